@@ -1,0 +1,33 @@
+"""AVSSL: semi-supervised audio-visual video action recognition with audio-source-localization-guided mixup.
+
+Importing this package registers the AVSSL classes with the transformers Auto classes and marks them for remote
+code, so that `save_pretrained` writes an `auto_map` and the model files beside the weights.
+"""
+
+from transformers import AutoConfig, AutoModel, AutoModelForVideoClassification
+
+from .configuration_avssl import AVSSLConfig
+from .modeling_avssl import (
+    AVSSLForVideoClassification,
+    AVSSLModel,
+    AVSSLModelOutput,
+    AVSSLPreTrainedModel,
+    AVSSLVideoClassifierOutput,
+)
+
+
+AutoConfig.register(AVSSLConfig.model_type, AVSSLConfig)
+AutoModel.register(AVSSLConfig, AVSSLModel)
+AutoModelForVideoClassification.register(AVSSLConfig, AVSSLForVideoClassification)
+AVSSLConfig.register_for_auto_class()
+AVSSLModel.register_for_auto_class("AutoModel")
+AVSSLForVideoClassification.register_for_auto_class("AutoModelForVideoClassification")
+
+__all__ = [
+    "AVSSLConfig",
+    "AVSSLForVideoClassification",
+    "AVSSLModel",
+    "AVSSLModelOutput",
+    "AVSSLPreTrainedModel",
+    "AVSSLVideoClassifierOutput",
+]

@@ -1,0 +1,133 @@
+"""AVSSL model configuration."""
+
+from typing import Literal
+
+from huggingface_hub.dataclasses import strict
+from transformers import AutoConfig, PreTrainedConfig
+from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+
+VIDEO_MODEL_TYPES = ("videomae", "timesformer")
+AUDIO_MODEL_TYPES = ("audio-spectrogram-transformer",)
+DEFAULT_AUDIO = "default"
+
+
+def _pair(value: int | list[int] | tuple[int, int]) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def _sub_config(value, default_type: str, allowed: tuple[str, ...], name: str) -> PreTrainedConfig:
+    """Turns `None`, a dict or a config into a config of one of the `allowed` model types."""
+    if value is None:
+        value = {}
+    if not isinstance(value, (dict, PreTrainedConfig)):
+        raise TypeError(f"`{name}` must be a dict or a `PreTrainedConfig`, got {type(value).__name__}.")
+    if isinstance(value, dict):
+        value = dict(value)
+        model_type = value.pop("model_type", default_type)
+        if model_type not in CONFIG_MAPPING:
+            raise ValueError(f"`{name}` has unknown model_type {model_type!r}; expected one of {allowed}.")
+        value = CONFIG_MAPPING[model_type](**value)
+    if value.model_type not in allowed:
+        raise ValueError(f"`{name}` must be a config of one of {allowed}, got model_type {value.model_type!r}.")
+    return value
+
+
+@strict
+class AVSSLConfig(PreTrainedConfig):
+    r"""
+    Configuration of an [`AVSSLModel`]: a video encoder (VideoMAE by default, or TimeSformer), an optional Audio
+    Spectrogram Transformer, and a small transformer that fuses their two summary tokens (paper Eq. 7-9).
+
+    The defaults build the paper's scale: ViT-B VideoMAE on 16x224x224 clips (tubelet 2, 1568 tokens), ViT-B AST on
+    1024x128 log-mel frames, and a 6-layer fusion of width 768.
+
+    Args:
+        video_config (`dict` or `PreTrainedConfig`, *optional*):
+            Config of the video encoder: a `VideoMAEConfig` (default ViT-B) or a `TimesformerConfig`.
+        audio_config (`dict`, `PreTrainedConfig` or `None`, *optional*, defaults to `"default"`):
+            Config of the audio encoder, an `ASTConfig`. `"default"` builds AST-B for 1024x128 inputs; `None` builds the
+            video-only model (no audio encoder, no fusion).
+        video_pooling (`str`, *optional*, defaults to `"cls"`):
+            How the video summary token z_vid^0 is made: `"cls"` takes the first output token (a learnable CLS token
+            this model prepends for VideoMAE; TimeSformer's own CLS), `"mean"` averages the patch tokens.
+        fusion_num_layers (`int`, *optional*, defaults to 6):
+            Transformer layers of the fusion module over the two summary tokens.
+        fusion_hidden_size (`int`, *optional*, defaults to 768):
+            Width of the fusion layers.
+        fusion_num_attention_heads (`int`, *optional*, defaults to 12):
+            Attention heads of each fusion layer.
+        fusion_intermediate_size (`int`, *optional*, defaults to 3072):
+            Width of the feed-forward block of each fusion layer.
+        hidden_act (`str`, *optional*, defaults to `"gelu"`):
+            Activation of the fusion feed-forward blocks.
+        hidden_dropout_prob (`float`, *optional*, defaults to 0.0):
+            Dropout on the fusion residual branches.
+        attention_probs_dropout_prob (`float`, *optional*, defaults to 0.0):
+            Dropout on the fusion attention probabilities.
+        classifier_dropout (`float`, *optional*, defaults to 0.0):
+            Dropout before the classification head.
+        layer_norm_eps (`float`, *optional*, defaults to 1e-12):
+            Epsilon of the layer norms this model owns.
+        initializer_range (`float`, *optional*, defaults to 0.02):
+            Standard deviation of the truncated normal initialiser of the weights this model owns.
+
+    Example:
+
+    ```python
+    >>> from modeling_avssl import AVSSLConfig, AVSSLForVideoClassification
+
+    >>> config = AVSSLConfig(id2label={0: "drumming", 1: "typing"})
+    >>> model = AVSSLForVideoClassification(config)
+    >>> video_only = AVSSLConfig(audio_config=None)
+    ```"""
+
+    model_type = "avssl"
+    sub_configs = {"video_config": AutoConfig, "audio_config": AutoConfig}
+
+    video_config: dict | PreTrainedConfig | None = None
+    audio_config: dict | PreTrainedConfig | str | None = DEFAULT_AUDIO
+    video_pooling: Literal["cls", "mean"] = "cls"
+    fusion_num_layers: int = 6
+    fusion_hidden_size: int = 768
+    fusion_num_attention_heads: int = 12
+    fusion_intermediate_size: int = 3072
+    hidden_act: str = "gelu"
+    hidden_dropout_prob: float | int = 0.0
+    attention_probs_dropout_prob: float | int = 0.0
+    classifier_dropout: float | int = 0.0
+    layer_norm_eps: float = 1e-12
+    initializer_range: float = 0.02
+
+    def __post_init__(self, **kwargs):
+        self.video_config = _sub_config(self.video_config, "videomae", VIDEO_MODEL_TYPES, "video_config")
+        if self.audio_config is not None:
+            audio = None if self.audio_config == DEFAULT_AUDIO else self.audio_config
+            self.audio_config = _sub_config(audio, "audio-spectrogram-transformer", AUDIO_MODEL_TYPES, "audio_config")
+        if self.fusion_hidden_size % self.fusion_num_attention_heads:
+            raise ValueError(
+                f"`fusion_hidden_size` ({self.fusion_hidden_size}) must be a multiple of `fusion_num_attention_heads` "
+                f"({self.fusion_num_attention_heads})."
+            )
+        super().__post_init__(**kwargs)
+
+    @property
+    def is_audio_visual(self) -> bool:
+        """Whether the model has an audio encoder and a fusion module (False for the video-only baseline)."""
+        return self.audio_config is not None
+
+    @property
+    def video_input_shape(self) -> tuple[int, int, int, int]:
+        """`(frames, channels, height, width)` of one clip of `pixel_values` (16x3x224x224 at the default)."""
+        video = self.video_config
+        return (video.num_frames, video.num_channels, *_pair(video.image_size))
+
+    @property
+    def video_token_grid(self) -> tuple[int, int, int]:
+        """`(slots, height, width)` of the video token grid the patch embedding makes (8x14x14 at the default)."""
+        video = self.video_config
+        (height, width), (patch_height, patch_width) = _pair(video.image_size), _pair(video.patch_size)
+        return video.num_frames // getattr(video, "tubelet_size", 1), height // patch_height, width // patch_width
+
+
+__all__ = ["AVSSLConfig"]

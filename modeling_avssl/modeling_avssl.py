@@ -1,0 +1,464 @@
+"""PyTorch AVSSL model: a video encoder, an audio spectrogram transformer and a fusion transformer (paper Eq. 5-9)."""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import AutoModel, PreTrainedModel
+from transformers import initialization as init
+from transformers.activations import ACT2FN
+from transformers.modeling_layers import GradientCheckpointingLayer
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+from transformers.utils import ModelOutput
+
+from .configuration_avssl import AVSSLConfig
+
+
+TokenMix = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass
+class AVSSLModelOutput(ModelOutput):
+    r"""
+    pooler_output (`torch.FloatTensor` of shape `(batch_size, hidden_size)`):
+        The clip representation the classification head reads: the mean of the fusion's output tokens, or the
+        video summary for a video-only model.
+    video_embeds (`torch.FloatTensor` of shape `(batch_size, video_hidden_size)`):
+        The video summary token z_vid^0.
+    audio_embeds (`torch.FloatTensor` of shape `(batch_size, audio_hidden_size)`, *optional*):
+        The audio summary token z_aud^0 (AST's first output token); `None` for a video-only model.
+    video_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
+        The video encoder's input embeddings and the output of each of its layers, when `output_hidden_states=True`.
+    audio_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
+        The audio encoder's hidden states, when `output_hidden_states=True`.
+    """
+
+    pooler_output: torch.FloatTensor | None = None
+    video_embeds: torch.FloatTensor | None = None
+    audio_embeds: torch.FloatTensor | None = None
+    video_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    audio_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+
+
+@dataclass
+class AVSSLVideoClassifierOutput(ModelOutput):
+    r"""
+    loss (`torch.FloatTensor` of shape `()`, *optional*):
+        Cross-entropy of `logits` against `labels`, when `labels` are given.
+    logits (`torch.FloatTensor` of shape `(batch_size, num_labels)`):
+        Classification scores before softmax.
+    video_embeds (`torch.FloatTensor` of shape `(batch_size, video_hidden_size)`):
+        The video summary token z_vid^0.
+    audio_embeds (`torch.FloatTensor` of shape `(batch_size, audio_hidden_size)`, *optional*):
+        The audio summary token z_aud^0; `None` for a video-only model.
+    video_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
+        The video encoder's hidden states, when `output_hidden_states=True`.
+    audio_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
+        The audio encoder's hidden states, when `output_hidden_states=True`.
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    video_embeds: torch.FloatTensor | None = None
+    audio_embeds: torch.FloatTensor | None = None
+    video_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    audio_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+
+
+def mix_tokens(tokens: torch.Tensor, mask: torch.Tensor, partner: torch.Tensor) -> torch.Tensor:
+    """Token mixup (paper Eq. 5): keeps `tokens[b, n]` where `mask[b, n]` and takes `tokens[partner[b], n]` elsewhere.
+
+    `tokens` is `(batch, num_tokens, hidden)`, `mask` bool `(batch, num_tokens)`, `partner` long `(batch,)`.
+    """
+    return torch.where(mask.unsqueeze(-1), tokens, tokens[partner])
+
+
+@contextmanager
+def mixing_patch_embeddings(patch_embeddings: nn.Module, token_mix: TokenMix | None) -> Iterator[None]:
+    """Mixes the output of a video patch embedding while the block runs, before position embeddings and CLS tokens.
+
+    VideoMAE's patch embedding returns `(batch, slots * h * w, hidden)`; TimeSformer's returns
+    `((batch * frames, h * w, hidden), frames, w)`. Both orders are slot-major, so one `(batch, slots * h * w)` mask
+    addresses the same tokens in either.
+    """
+    if token_mix is None:
+        yield
+        return
+    mask, partner = token_mix
+
+    def hook(module: nn.Module, args: tuple, output):
+        if isinstance(output, tuple):
+            tokens, num_frames, width = output
+            per_clip = tokens.reshape(-1, num_frames * tokens.shape[1], tokens.shape[2])
+            return mix_tokens(per_clip, mask, partner).reshape(tokens.shape), num_frames, width
+        return mix_tokens(output, mask, partner)
+
+    handle = patch_embeddings.register_forward_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def eager_attention_forward(
+    module: nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float,
+    dropout: float = 0.0,
+    **kwargs,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Softmax attention on `(batch, heads, tokens, head_dim)` tensors; returns `(batch, tokens, heads, head_dim)`."""
+    attn_weights = torch.matmul(query, key.transpose(2, 3)) * scaling
+    if attention_mask is not None:
+        attn_weights = attn_weights + attention_mask
+    attn_weights = nn.functional.softmax(attn_weights, dim=-1)
+    attn_weights = nn.functional.dropout(attn_weights, p=dropout, training=module.training)
+    attn_output = torch.matmul(attn_weights, value).transpose(1, 2).contiguous()
+    return attn_output, attn_weights
+
+
+class AVSSLFusionAttention(nn.Module):
+    """Multi-head self-attention of a fusion layer, dispatched to `config._attn_implementation` (eager, SDPA, ...)."""
+
+    def __init__(self, config: AVSSLConfig):
+        super().__init__()
+        self.config = config
+        self.num_heads = config.fusion_num_attention_heads
+        self.head_dim = config.fusion_hidden_size // self.num_heads
+        self.scaling = self.head_dim**-0.5
+        self.is_causal = False
+        self.q_proj = nn.Linear(config.fusion_hidden_size, config.fusion_hidden_size)
+        self.k_proj = nn.Linear(config.fusion_hidden_size, config.fusion_hidden_size)
+        self.v_proj = nn.Linear(config.fusion_hidden_size, config.fusion_hidden_size)
+        self.out_proj = nn.Linear(config.fusion_hidden_size, config.fusion_hidden_size)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        """`hidden_states`: `(batch, tokens, fusion_hidden_size)` -> same shape."""
+        head_shape = (*hidden_states.shape[:-1], self.num_heads, self.head_dim)
+        query = self.q_proj(hidden_states).view(head_shape).transpose(1, 2)
+        key = self.k_proj(hidden_states).view(head_shape).transpose(1, 2)
+        value = self.v_proj(hidden_states).view(head_shape).transpose(1, 2)
+        attention_interface: Callable = ALL_ATTENTION_FUNCTIONS.get_interface(
+            self.config._attn_implementation, eager_attention_forward
+        )
+        attn_output, _ = attention_interface(
+            self,
+            query,
+            key,
+            value,
+            None,
+            scaling=self.scaling,
+            dropout=self.config.attention_probs_dropout_prob if self.training else 0.0,
+        )
+        return self.out_proj(attn_output.reshape(hidden_states.shape))
+
+
+class AVSSLFusionLayer(GradientCheckpointingLayer):
+    """A pre-norm transformer encoder layer over the summary tokens."""
+
+    def __init__(self, config: AVSSLConfig):
+        super().__init__()
+        self.layernorm_before = nn.LayerNorm(config.fusion_hidden_size, eps=config.layer_norm_eps)
+        self.attention = AVSSLFusionAttention(config)
+        self.layernorm_after = nn.LayerNorm(config.fusion_hidden_size, eps=config.layer_norm_eps)
+        self.intermediate = nn.Linear(config.fusion_hidden_size, config.fusion_intermediate_size)
+        self.activation = ACT2FN[config.hidden_act]
+        self.output = nn.Linear(config.fusion_intermediate_size, config.fusion_hidden_size)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        """`hidden_states`: `(batch, tokens, fusion_hidden_size)` -> same shape."""
+        hidden_states = hidden_states + self.dropout(self.attention(self.layernorm_before(hidden_states)))
+        feed_forward = self.output(self.activation(self.intermediate(self.layernorm_after(hidden_states))))
+        return hidden_states + self.dropout(feed_forward)
+
+
+class AVSSLFusion(nn.Module):
+    """FUSION of paper Eq. 9: projects z_vid^0 and z_aud^0 to one width, adds a modality embedding to each, runs the
+    fusion layers over the two tokens and averages them after a final norm."""
+
+    def __init__(self, config: AVSSLConfig):
+        super().__init__()
+        self.video_projection = nn.Linear(config.video_config.hidden_size, config.fusion_hidden_size)
+        self.audio_projection = nn.Linear(config.audio_config.hidden_size, config.fusion_hidden_size)
+        self.modality_embeddings = nn.Parameter(torch.zeros(2, config.fusion_hidden_size))
+        self.layers = nn.ModuleList([AVSSLFusionLayer(config) for _ in range(config.fusion_num_layers)])
+        self.layernorm = nn.LayerNorm(config.fusion_hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, video_embeds: torch.Tensor, audio_embeds: torch.Tensor) -> torch.Tensor:
+        """`video_embeds` `(batch, video_hidden)`, `audio_embeds` `(batch, audio_hidden)` -> `(batch, fusion_hidden)`."""
+        tokens = torch.stack([self.video_projection(video_embeds), self.audio_projection(audio_embeds)], dim=1)
+        hidden_states = tokens + self.modality_embeddings
+        for layer in self.layers:
+            hidden_states = layer(hidden_states)
+        return self.layernorm(hidden_states).mean(dim=1)
+
+
+class AVSSLPreTrainedModel(PreTrainedModel):
+    config: AVSSLConfig
+    config_class = AVSSLConfig
+    base_model_prefix = "avssl"
+    main_input_name = "pixel_values"
+    input_modalities = ("video", "audio")
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["AVSSLFusionLayer"]
+    _supports_sdpa = True
+    _supports_flash_attn = True
+    _supports_flex_attn = True
+    _supports_attention_backend = True
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        """Truncated-normal linear weights and tokens, unit layer norms, zero biases (ViT's scheme)."""
+        std = self.config.initializer_range
+        if isinstance(module, nn.Linear):
+            init.trunc_normal_(module.weight, std=std)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.LayerNorm):
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+        elif isinstance(module, AVSSLFusion):
+            init.trunc_normal_(module.modality_embeddings, std=std)
+        elif isinstance(module, AVSSLModel) and module.video_cls_token is not None:
+            init.trunc_normal_(module.video_cls_token, std=std)
+
+
+class AVSSLModel(AVSSLPreTrainedModel):
+    """The AVSSL encoders and fusion without a head: returns the clip representation and both summary tokens."""
+
+    def __init__(
+        self,
+        config: AVSSLConfig,
+        video_encoder: PreTrainedModel | None = None,
+        audio_encoder: PreTrainedModel | None = None,
+    ):
+        super().__init__(config)
+        self.video_encoder = video_encoder if video_encoder is not None else AutoModel.from_config(config.video_config)
+        owns_cls = config.video_pooling == "cls" and config.video_config.model_type == "videomae"
+        self.video_cls_token = nn.Parameter(torch.zeros(1, 1, config.video_config.hidden_size)) if owns_cls else None
+        self.video_layernorm = nn.LayerNorm(config.video_config.hidden_size, eps=config.layer_norm_eps)
+        if config.is_audio_visual:
+            self.audio_encoder = (
+                audio_encoder if audio_encoder is not None else AutoModel.from_config(config.audio_config)
+            )
+            self.fusion = AVSSLFusion(config)
+        else:
+            self.audio_encoder = None
+            self.fusion = None
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.video_encoder.embeddings.patch_embeddings
+
+    @property
+    def hidden_size(self) -> int:
+        """Width of `pooler_output`."""
+        return self.config.fusion_hidden_size if self.config.is_audio_visual else self.config.video_config.hidden_size
+
+    def _check_inputs(
+        self, pixel_values: torch.Tensor, input_values: torch.Tensor | None, token_mix: TokenMix | None
+    ) -> None:
+        expected = self.config.video_input_shape
+        if pixel_values.dim() != 5 or tuple(pixel_values.shape[1:]) != expected:
+            raise ValueError(
+                f"`pixel_values` must be (batch, frames, channels, height, width) = (batch, {', '.join(map(str, expected))})"
+                f" for this model, got {tuple(pixel_values.shape)}."
+            )
+        batch_size = pixel_values.shape[0]
+        if self.config.is_audio_visual:
+            audio = self.config.audio_config
+            if input_values is None:
+                raise ValueError(
+                    "This is an audio-visual model: pass `input_values`, log-mel fbank frames of shape "
+                    f"(batch, {audio.max_length}, {audio.num_mel_bins}) as `ASTFeatureExtractor` makes them."
+                )
+            if tuple(input_values.shape) != (batch_size, audio.max_length, audio.num_mel_bins):
+                raise ValueError(
+                    f"`input_values` must be (batch, time, mel bins) = ({batch_size}, {audio.max_length}, "
+                    f"{audio.num_mel_bins}) for this model and batch, got {tuple(input_values.shape)}."
+                )
+        elif input_values is not None:
+            raise ValueError("This is a video-only model (`audio_config=None`); it takes no `input_values`.")
+        if token_mix is not None:
+            mask, partner = token_mix
+            slots, height, width = self.config.video_token_grid
+            num_tokens = slots * height * width
+            if mask.dtype != torch.bool or tuple(mask.shape) != (batch_size, num_tokens):
+                raise ValueError(
+                    f"`token_mix` mask must be bool of shape (batch, video tokens) = ({batch_size}, {num_tokens}), got "
+                    f"{mask.dtype} {tuple(mask.shape)}."
+                )
+            if partner.dtype != torch.long or tuple(partner.shape) != (batch_size,):
+                raise ValueError(
+                    f"`token_mix` partner must be long of shape ({batch_size},), got {partner.dtype} "
+                    f"{tuple(partner.shape)}."
+                )
+
+    def _encode_video(
+        self, pixel_values: torch.Tensor, token_mix: TokenMix | None, output_hidden_states: bool
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
+        """Returns the video summary z_vid^0 `(batch, video_hidden)` and, if asked, the encoder's hidden states."""
+        encoder = self.video_encoder
+        with mixing_patch_embeddings(encoder.embeddings.patch_embeddings, token_mix):
+            if self.config.video_config.model_type == "timesformer":
+                outputs = encoder(pixel_values, output_hidden_states=output_hidden_states)
+                sequence, hidden_states = outputs.last_hidden_state, outputs.hidden_states
+            else:
+                sequence, hidden_states = self._run_videomae(pixel_values, output_hidden_states)
+        if self.config.video_pooling == "cls":
+            summary = sequence[:, 0]
+        else:
+            num_prefix_tokens = 1 if self.config.video_config.model_type == "timesformer" else 0
+            summary = sequence[:, num_prefix_tokens:].mean(dim=1)
+        return self.video_layernorm(summary), hidden_states
+
+    def _run_videomae(
+        self, pixel_values: torch.Tensor, output_hidden_states: bool
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
+        """VideoMAE's forward with this model's CLS token prepended after the position embeddings."""
+        encoder = self.video_encoder
+        hidden = encoder.embeddings(pixel_values, None)
+        if self.video_cls_token is not None:
+            hidden = torch.cat([self.video_cls_token.expand(hidden.shape[0], -1, -1), hidden], dim=1)
+        all_hidden = [hidden]
+        for layer in encoder.encoder.layer:
+            hidden = layer(hidden)
+            all_hidden.append(hidden)
+        if encoder.layernorm is not None:
+            hidden = encoder.layernorm(hidden)
+        return hidden, tuple(all_hidden) if output_hidden_states else None
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        input_values: torch.Tensor | None = None,
+        token_mix: TokenMix | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> AVSSLModelOutput | tuple:
+        r"""
+        pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
+            Normalised video frames, as a VideoMAE video processor makes them.
+        input_values (`torch.FloatTensor` of shape `(batch_size, max_length, num_mel_bins)`, *optional*):
+            Log-mel fbank frames as `ASTFeatureExtractor` makes them; required by audio-visual models, refused by
+            video-only ones.
+        token_mix (`tuple(torch.BoolTensor, torch.LongTensor)`, *optional*):
+            `(mask, partner)`: `mask` of shape `(batch_size, num_video_tokens)` is True where a clip keeps its own
+            patch token; elsewhere the token of clip `partner[b]` (shape `(batch_size,)`) of the same batch is used.
+            Mixing happens right after the patch embedding, before position embeddings and CLS tokens.
+        """
+        self._check_inputs(pixel_values, input_values, token_mix)
+        output_hidden_states = (
+            output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
+        )
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+
+        video_embeds, video_hidden_states = self._encode_video(pixel_values, token_mix, output_hidden_states)
+        audio_embeds = audio_hidden_states = None
+        if self.config.is_audio_visual:
+            audio_outputs = self.audio_encoder(input_values, output_hidden_states=output_hidden_states)
+            audio_embeds = audio_outputs.last_hidden_state[:, 0]
+            audio_hidden_states = audio_outputs.hidden_states
+            pooler_output = self.fusion(video_embeds, audio_embeds)
+        else:
+            pooler_output = video_embeds
+
+        output = AVSSLModelOutput(
+            pooler_output=pooler_output,
+            video_embeds=video_embeds,
+            audio_embeds=audio_embeds,
+            video_hidden_states=video_hidden_states,
+            audio_hidden_states=audio_hidden_states,
+        )
+        return output if return_dict else output.to_tuple()
+
+
+class AVSSLForVideoClassification(AVSSLPreTrainedModel):
+    """AVSSL with a linear classification head on the fused clip representation."""
+
+    def __init__(
+        self,
+        config: AVSSLConfig,
+        video_encoder: PreTrainedModel | None = None,
+        audio_encoder: PreTrainedModel | None = None,
+    ):
+        super().__init__(config)
+        self.num_labels = config.num_labels
+        self.avssl = AVSSLModel(config, video_encoder=video_encoder, audio_encoder=audio_encoder)
+        self.dropout = nn.Dropout(config.classifier_dropout)
+        self.classifier = nn.Linear(self.avssl.hidden_size, config.num_labels)
+        self.post_init()
+
+    @classmethod
+    def from_encoders_pretrained(
+        cls, video_model: str, audio_model: str | None, **config_kwargs
+    ) -> "AVSSLForVideoClassification":
+        """Builds a model whose encoders start from existing checkpoints (Hub ids or local folders).
+
+        `video_model` is a VideoMAE or TimeSformer checkpoint (e.g. `MCG-NJU/videomae-base`), `audio_model` an AST
+        checkpoint (e.g. `MIT/ast-finetuned-audioset-10-10-0.4593`) or `None` for the video-only model. Their heads are
+        dropped; the CLS token, fusion and classification head start fresh. `config_kwargs` go to [`AVSSLConfig`]
+        (e.g. `id2label`, `fusion_num_layers`).
+        """
+        video_encoder = AutoModel.from_pretrained(video_model)
+        audio_encoder = AutoModel.from_pretrained(audio_model) if audio_model is not None else None
+        config = AVSSLConfig(
+            video_config=video_encoder.config,
+            audio_config=audio_encoder.config if audio_encoder is not None else None,
+            **config_kwargs,
+        )
+        return cls(config, video_encoder=video_encoder, audio_encoder=audio_encoder)
+
+    def forward(
+        self,
+        pixel_values: torch.Tensor,
+        input_values: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        token_mix: TokenMix | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> AVSSLVideoClassifierOutput | tuple:
+        r"""
+        pixel_values (`torch.FloatTensor` of shape `(batch_size, num_frames, num_channels, height, width)`):
+            Normalised video frames.
+        input_values (`torch.FloatTensor` of shape `(batch_size, max_length, num_mel_bins)`, *optional*):
+            Log-mel fbank frames; required by audio-visual models.
+        labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*):
+            Class indices; when given, `loss` is the mean cross-entropy.
+        token_mix (`tuple(torch.BoolTensor, torch.LongTensor)`, *optional*):
+            `(mask, partner)` token mixup of the video tokens, see [`AVSSLModel.forward`].
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.avssl(
+            pixel_values,
+            input_values=input_values,
+            token_mix=token_mix,
+            output_hidden_states=output_hidden_states,
+            return_dict=True,
+        )
+        logits = self.classifier(self.dropout(outputs.pooler_output))
+        loss = nn.functional.cross_entropy(logits, labels) if labels is not None else None
+        output = AVSSLVideoClassifierOutput(
+            loss=loss,
+            logits=logits,
+            video_embeds=outputs.video_embeds,
+            audio_embeds=outputs.audio_embeds,
+            video_hidden_states=outputs.video_hidden_states,
+            audio_hidden_states=outputs.audio_hidden_states,
+        )
+        return output if return_dict else output.to_tuple()
+
+
+__all__ = [
+    "AVSSLForVideoClassification",
+    "AVSSLModel",
+    "AVSSLModelOutput",
+    "AVSSLPreTrainedModel",
+    "AVSSLVideoClassifierOutput",
+]

@@ -1,0 +1,177 @@
+"""Trainable parameters and forward FLOPs of the full-size model, counted on the meta device.
+
+    python -m modeling_avssl.report [--video-only] [--forward]
+
+Nothing is computed: the model and its inputs live on the meta device and `torch.utils.flop_counter` adds up the
+FLOPs of every matmul and convolution from their shapes (2 FLOPs per multiply-add; the paper's tools count
+multiply-adds, so both are printed). One training iteration follows DESIGN.md section 4 with B_l labeled and
+B_u = 5 * B_l unlabeled clips: the student on the labeled, strong and mixed clips, the EMA teacher on the weak
+clips, and, for ASL mixup, the frozen localizer on every frame and the audio of the strong clips.
+"""
+
+import argparse
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+from torchvision.models import resnet18
+
+from .configuration_avssl import AVSSLConfig
+from .modeling_avssl import AVSSLForVideoClassification
+
+
+@dataclass
+class Figures:
+    trainable_parameters: int
+    clip_flops: int
+    iteration_flops: int
+    localizer_flops: int
+
+    @property
+    def asl_iteration_flops(self) -> int:
+        return self.iteration_flops + self.localizer_flops
+
+
+def count_flops(module: nn.Module, *args, **kwargs) -> int:
+    """FLOPs of one forward call of `module`, counted from shapes."""
+    with FlopCounterMode(display=False) as counter:
+        module(*args, **kwargs)
+    return counter.get_total_flops()
+
+
+class _LocalizerFLOPs(nn.Module):
+    """The FNAC / EZ-VSL localizer's layout for counting: a ResNet-18 trunk on frames (7x7x512 at 224) with a 1x1
+    projection, and a one-channel ResNet-18 on the spectrogram with global max pooling and a linear projection."""
+
+    def __init__(self):
+        super().__init__()
+        visual = resnet18()
+        self.visual = nn.Sequential(*list(visual.children())[:-2], nn.Conv2d(512, 512, 1))
+        audio = resnet18()
+        audio.conv1 = nn.Conv2d(1, 64, 7, stride=2, padding=3, bias=False)
+        self.audio = nn.Sequential(*list(audio.children())[:-2], nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(512, 512))
+
+    def forward(self, frames: torch.Tensor, spectrogram: torch.Tensor) -> None:
+        self.visual(frames)
+        self.audio(spectrogram)
+
+
+def measure(config: AVSSLConfig, labeled_batch: int = 1, unlabeled_ratio: int = 5) -> Figures:
+    """Counts the figures of `config` with meta tensors; B_u = `unlabeled_ratio` * B_l."""
+    with torch.device("meta"):
+        model = AVSSLForVideoClassification(config)
+        localizer = _LocalizerFLOPs()
+    model.config._attn_implementation = "eager"
+
+    def clip_inputs(batch: int) -> dict:
+        inputs = {"pixel_values": torch.empty(batch, *config.video_input_shape, device="meta")}
+        if config.is_audio_visual:
+            audio = config.audio_config
+            inputs["input_values"] = torch.empty(batch, audio.max_length, audio.num_mel_bins, device="meta")
+        return inputs
+
+    def forward_flops(batch: int, mixed: bool = False) -> int:
+        token_mix = None
+        if mixed:
+            slots, height, width = config.video_token_grid
+            mask = torch.empty(batch, slots * height * width, dtype=torch.bool, device="meta")
+            token_mix = (mask, torch.empty(batch, dtype=torch.long, device="meta"))
+        return count_flops(model, **clip_inputs(batch), token_mix=token_mix)
+
+    unlabeled_batch = unlabeled_ratio * labeled_batch
+    iteration = (
+        forward_flops(labeled_batch)  # student, labeled weak view
+        + forward_flops(unlabeled_batch)  # teacher, unlabeled weak view (same architecture)
+        + forward_flops(unlabeled_batch)  # student, unlabeled strong view
+        + forward_flops(unlabeled_batch, mixed=True)  # student, mixed clips
+    )
+    frames, channels, height, width = config.video_input_shape
+    audio = config.audio_config
+    spectrogram = torch.empty(unlabeled_batch, 1, audio.max_length, audio.num_mel_bins, device="meta") if audio else None
+    localizer_flops = (
+        count_flops(localizer, torch.empty(unlabeled_batch * frames, channels, height, width, device="meta"), spectrogram)
+        if audio
+        else 0
+    )
+    return Figures(
+        trainable_parameters=sum(p.numel() for p in model.parameters() if p.requires_grad),
+        clip_flops=forward_flops(1),
+        iteration_flops=iteration,
+        localizer_flops=localizer_flops,
+    )
+
+
+def format_report(config: AVSSLConfig, figures: Figures, labeled_batch: int, unlabeled_ratio: int) -> str:
+    video = config.video_config
+    modalities = "V,A" if config.is_audio_visual else "V"
+    lines = [
+        f"AVSSL ({modalities}): {video.model_type} {'x'.join(map(str, config.video_input_shape))} clips, "
+        f"{'x'.join(map(str, config.video_token_grid))} video tokens"
+        + (
+            f", AST {config.audio_config.max_length}x{config.audio_config.num_mel_bins} fbank, "
+            f"{config.fusion_num_layers} fusion layers"
+            if config.is_audio_visual
+            else ""
+        ),
+        f"trainable parameters: {figures.trainable_parameters / 1e6:.1f}M",
+        f"forward, one clip:                 {figures.clip_flops / 1e9:9.1f} GFLOPs  {figures.clip_flops / 2e9:9.1f} GMACs",
+        f"forward, one iteration (B_l={labeled_batch}, B_u={unlabeled_ratio * labeled_batch}), TubeToken mixup:"
+        f" {figures.iteration_flops / 1e9:9.1f} GFLOPs  {figures.iteration_flops / 2e9:9.1f} GMACs",
+    ]
+    if config.is_audio_visual:
+        lines.append(
+            f"forward, one iteration, ASL mixup (+ localizer {figures.localizer_flops / 1e9:.1f} GFLOPs):"
+            f" {figures.asl_iteration_flops / 1e9:9.1f} GFLOPs  {figures.asl_iteration_flops / 2e9:9.1f} GMACs"
+        )
+    return "\n".join(lines)
+
+
+def run_forward(config: AVSSLConfig) -> str:
+    """One real forward pass of the randomly initialised model on a random clip; returns a summary line."""
+    import time
+
+    model = AVSSLForVideoClassification(config).eval()
+    inputs = {"pixel_values": torch.randn(1, *config.video_input_shape)}
+    if config.is_audio_visual:
+        inputs["input_values"] = torch.randn(1, config.audio_config.max_length, config.audio_config.num_mel_bins)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        outputs = model(**inputs)
+    seconds = time.perf_counter() - start
+    return (
+        f"real forward pass (random weights, random clip, {torch.get_num_threads()} CPU threads): logits "
+        f"{tuple(outputs.logits.shape)}, video_embeds {tuple(outputs.video_embeds.shape)}"
+        + (f", audio_embeds {tuple(outputs.audio_embeds.shape)}" if outputs.audio_embeds is not None else "")
+        + f" in {seconds:.1f} s"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m modeling_avssl.report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--video-only", action="store_true", help="the video-only baseline (audio_config=None)")
+    parser.add_argument(
+        "--video-model",
+        choices=["videomae", "timesformer"],
+        default="videomae",
+        help="video encoder: VideoMAE ViT-B 16x224 (default) or TimeSformer-B 8x224 (the paper's backbone)",
+    )
+    parser.add_argument("--num-labels", type=int, default=51, help="classes of the head (UCF-51 by default)")
+    parser.add_argument("--labeled-batch", type=int, default=1, help="B_l of one training iteration")
+    parser.add_argument("--unlabeled-ratio", type=int, default=5, help="B_u / B_l")
+    parser.add_argument("--forward", action="store_true", help="also run one real forward pass on the CPU")
+    args = parser.parse_args(argv)
+
+    config = AVSSLConfig(
+        video_config={"model_type": args.video_model},
+        num_labels=args.num_labels,
+        **({"audio_config": None} if args.video_only else {}),
+    )
+    figures = measure(config, args.labeled_batch, args.unlabeled_ratio)
+    print(format_report(config, figures, args.labeled_batch, args.unlabeled_ratio))
+    if args.forward:
+        print(run_forward(config))
+
+
+if __name__ == "__main__":
+    main()
