@@ -20,8 +20,6 @@ def _sub_config(value, default_type: str, allowed: tuple[str, ...], name: str) -
     """Turns `None`, a dict or a config into a config of one of the `allowed` model types."""
     if value is None:
         value = {}
-    if not isinstance(value, (dict, PreTrainedConfig)):
-        raise TypeError(f"`{name}` must be a dict or a `PreTrainedConfig`, got {type(value).__name__}.")
     if isinstance(value, dict):
         value = dict(value)
         model_type = value.pop("model_type", default_type)
@@ -101,6 +99,10 @@ class AVSSLConfig(PreTrainedConfig):
 
     def __post_init__(self, **kwargs):
         self.video_config = _sub_config(self.video_config, "videomae", VIDEO_MODEL_TYPES, "video_config")
+        if isinstance(self.audio_config, str) and self.audio_config != DEFAULT_AUDIO:
+            raise ValueError(
+                f"`audio_config` must be {DEFAULT_AUDIO!r}, a dict, a config or None, got {self.audio_config!r}."
+            )
         if self.audio_config is not None:
             audio = None if self.audio_config == DEFAULT_AUDIO else self.audio_config
             self.audio_config = _sub_config(audio, "audio-spectrogram-transformer", AUDIO_MODEL_TYPES, "audio_config")

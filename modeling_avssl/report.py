@@ -104,26 +104,23 @@ def measure(config: AVSSLConfig, labeled_batch: int = 1, unlabeled_ratio: int = 
 
 def format_report(config: AVSSLConfig, figures: Figures, labeled_batch: int, unlabeled_ratio: int) -> str:
     video = config.video_config
-    modalities = "V,A" if config.is_audio_visual else "V"
-    lines = [
-        f"AVSSL ({modalities}): {video.model_type} {'x'.join(map(str, config.video_input_shape))} clips, "
-        f"{'x'.join(map(str, config.video_token_grid))} video tokens"
-        + (
-            f", AST {config.audio_config.max_length}x{config.audio_config.num_mel_bins} fbank, "
-            f"{config.fusion_num_layers} fusion layers"
-            if config.is_audio_visual
-            else ""
-        ),
-        f"trainable parameters: {figures.trainable_parameters / 1e6:.1f}M",
-        f"forward, one clip:                 {figures.clip_flops / 1e9:9.1f} GFLOPs  {figures.clip_flops / 2e9:9.1f} GMACs",
-        f"forward, one iteration (B_l={labeled_batch}, B_u={unlabeled_ratio * labeled_batch}), TubeToken mixup:"
-        f" {figures.iteration_flops / 1e9:9.1f} GFLOPs  {figures.iteration_flops / 2e9:9.1f} GMACs",
+    header = (
+        f"AVSSL ({'V,A' if config.is_audio_visual else 'V'}): {video.model_type} "
+        f"{'x'.join(map(str, config.video_input_shape))} clips, {'x'.join(map(str, config.video_token_grid))} tokens"
+    )
+    if config.is_audio_visual:
+        audio = config.audio_config
+        header += f"; AST {audio.max_length}x{audio.num_mel_bins} fbank; {config.fusion_num_layers} fusion layers"
+    iteration = f"one iteration (B_l={labeled_batch}, B_u={unlabeled_ratio * labeled_batch})"
+    rows = [
+        ("forward, one clip", figures.clip_flops),
+        (f"forward, {iteration}, TubeToken mixup", figures.iteration_flops),
     ]
     if config.is_audio_visual:
-        lines.append(
-            f"forward, one iteration, ASL mixup (+ localizer {figures.localizer_flops / 1e9:.1f} GFLOPs):"
-            f" {figures.asl_iteration_flops / 1e9:9.1f} GFLOPs  {figures.asl_iteration_flops / 2e9:9.1f} GMACs"
-        )
+        rows.append((f"forward, {iteration}, ASL mixup", figures.asl_iteration_flops))
+        rows.append(("  of which the frozen localizer", figures.localizer_flops))
+    lines = [header, f"{'trainable parameters':<62}{figures.trainable_parameters / 1e6:>10.1f}M"]
+    lines += [f"{label:<62}{flops / 1e9:>10.1f} GFLOPs {flops / 2e9:>9.1f} GMACs" for label, flops in rows]
     return "\n".join(lines)
 
 
