@@ -26,7 +26,7 @@ class AVSSLModelOutput(ModelOutput):
         The clip representation the classification head reads: the mean of the fusion's output tokens, or the
         video summary for a video-only model.
     video_embeds (`torch.FloatTensor` of shape `(batch_size, video_hidden_size)`):
-        The video summary token z_vid^0.
+        The video summary token z_vid^0: the CLS output (or the mean of the patch tokens) after a layer norm.
     audio_embeds (`torch.FloatTensor` of shape `(batch_size, audio_hidden_size)`, *optional*):
         The audio summary token z_aud^0 (AST's first output token); `None` for a video-only model.
     video_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
@@ -200,6 +200,8 @@ class AVSSLFusion(nn.Module):
 
 
 class AVSSLPreTrainedModel(PreTrainedModel):
+    """Weight initialisation, loading and the shared class attributes of the AVSSL models."""
+
     config: AVSSLConfig
     config_class = AVSSLConfig
     base_model_prefix = "avssl"
@@ -211,6 +213,26 @@ class AVSSLPreTrainedModel(PreTrainedModel):
     _supports_flash_attn = True
     _supports_flex_attn = True
     _supports_attention_backend = True
+
+    @classmethod
+    def from_encoders_pretrained(
+        cls, video_model: str, audio_model: str | None, **config_kwargs
+    ) -> "AVSSLPreTrainedModel":
+        """Builds a model whose encoders start from existing checkpoints (Hub ids or local folders).
+
+        `video_model` is a VideoMAE or TimeSformer checkpoint (e.g. `MCG-NJU/videomae-base`), `audio_model` an AST
+        checkpoint (e.g. `MIT/ast-finetuned-audioset-10-10-0.4593`) or `None` for the video-only model. Their heads are
+        dropped; the CLS token, fusion and classification head start fresh. `config_kwargs` go to [`AVSSLConfig`]
+        (e.g. `id2label`, `fusion_num_layers`).
+        """
+        video_encoder = AutoModel.from_pretrained(video_model)
+        audio_encoder = AutoModel.from_pretrained(audio_model) if audio_model is not None else None
+        config = AVSSLConfig(
+            video_config=video_encoder.config,
+            audio_config=audio_encoder.config if audio_encoder is not None else None,
+            **config_kwargs,
+        )
+        return cls(config, video_encoder=video_encoder, audio_encoder=audio_encoder)
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
@@ -394,26 +416,6 @@ class AVSSLForVideoClassification(AVSSLPreTrainedModel):
         self.dropout = nn.Dropout(config.classifier_dropout)
         self.classifier = nn.Linear(self.avssl.hidden_size, config.num_labels)
         self.post_init()
-
-    @classmethod
-    def from_encoders_pretrained(
-        cls, video_model: str, audio_model: str | None, **config_kwargs
-    ) -> "AVSSLForVideoClassification":
-        """Builds a model whose encoders start from existing checkpoints (Hub ids or local folders).
-
-        `video_model` is a VideoMAE or TimeSformer checkpoint (e.g. `MCG-NJU/videomae-base`), `audio_model` an AST
-        checkpoint (e.g. `MIT/ast-finetuned-audioset-10-10-0.4593`) or `None` for the video-only model. Their heads are
-        dropped; the CLS token, fusion and classification head start fresh. `config_kwargs` go to [`AVSSLConfig`]
-        (e.g. `id2label`, `fusion_num_layers`).
-        """
-        video_encoder = AutoModel.from_pretrained(video_model)
-        audio_encoder = AutoModel.from_pretrained(audio_model) if audio_model is not None else None
-        config = AVSSLConfig(
-            video_config=video_encoder.config,
-            audio_config=audio_encoder.config if audio_encoder is not None else None,
-            **config_kwargs,
-        )
-        return cls(config, video_encoder=video_encoder, audio_encoder=audio_encoder)
 
     def forward(
         self,

@@ -384,3 +384,15 @@ def test_from_encoders_pretrained_without_audio_builds_the_video_only_model(tmp_
     _save_standins(tmp_path, "videomae")
     model = AVSSLForVideoClassification.from_encoders_pretrained(str(tmp_path / "video"), None, num_labels=5)
     assert not model.config.is_audio_visual and model.avssl.audio_encoder is None
+
+
+def test_the_base_model_also_starts_from_pretrained_encoders(tmp_path):
+    _save_standins(tmp_path, "videomae")
+    model = AVSSLModel.from_encoders_pretrained(str(tmp_path / "video"), str(tmp_path / "audio"))
+    assert isinstance(model, AVSSLModel) and model.config.is_audio_visual
+
+
+def test_swapped_checkpoints_are_refused_with_a_clear_error(tmp_path):
+    _save_standins(tmp_path, "videomae")
+    with pytest.raises(ValueError, match=r"`video_config` must be a config of one of \('videomae', 'timesformer'\)"):
+        AVSSLForVideoClassification.from_encoders_pretrained(str(tmp_path / "audio"), str(tmp_path / "video"))
