@@ -1,11 +1,15 @@
 """Decoding one clip, frames and the audio around them, from any container FFmpeg reads (through PyAV)."""
 
 import io
+import logging
 import os
 from dataclasses import dataclass
 
 import av
 import numpy as np
+
+
+logger = logging.getLogger(__name__)
 
 
 class DecodeError(ValueError):
@@ -69,10 +73,12 @@ def _video_duration(container: av.container.InputContainer, stream: av.video.str
     return 0.0
 
 
-def _decode_frames(container: av.container.InputContainer, stream, times: np.ndarray) -> list[np.ndarray]:
+def _decode_frames(
+    container: av.container.InputContainer, stream, times: np.ndarray, frame_period: float
+) -> list[np.ndarray]:
     """For each time in `times` (seconds, ascending), the RGB frame showing at that time. Seeks to the keyframe before
     the first time and decodes forward only as far as the last time, converting only the frames it picks; times past
-    the end repeat the last frame."""
+    the end repeat the last frame. Empty when the stream holds no frame showing at the first time."""
     offset = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
     container.seek(int((times[0] + offset) / stream.time_base), stream=stream, backward=True, any_frame=False)
     picked: list[np.ndarray] = []
@@ -87,7 +93,9 @@ def _decode_frames(container: av.container.InputContainer, stream, times: np.nda
         if len(picked) == len(times):
             break
         previous, previous_rgb = frame, None
-    if previous is not None and len(picked) < len(times):
+    if not picked and (previous is None or previous.time - offset + frame_period <= times[0]):
+        return []
+    if len(picked) < len(times):
         picked += [previous_rgb if previous_rgb is not None else previous.to_ndarray(format="rgb24")] * (
             len(times) - len(picked)
         )
@@ -178,9 +186,17 @@ def load_clip(
         times = start + np.arange(num_frames) * frame_stride / fps
         num_samples = int(round(audio_seconds * sample_rate))
         try:
-            frames = _decode_frames(container, video, times)
-            if not frames and start > 0:  # the index promised more than the data holds: read from the beginning
-                frames = _decode_frames(container, video, times - start)
+            frames = _decode_frames(container, video, times, 1 / fps)
+            if not frames and start > 0:
+                logger.warning(
+                    "%s: the video stream ends before %.2f s although the container says %.2f s (truncated?); "
+                    "taking the clip at the start",
+                    name,
+                    start,
+                    duration,
+                )
+                start, times = 0.0, times - start
+                frames = _decode_frames(container, video, times, 1 / fps)
             if not frames:
                 raise DecodeError(name, "no decodable video frames (empty or truncated)")
             centre = start + span / 2
