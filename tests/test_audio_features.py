@@ -1,0 +1,53 @@
+"""Behaviour of the audio features: identical to ASTFeatureExtractor, and SpecAugment's masks."""
+
+import numpy as np
+import pytest
+import torch
+from transformers import ASTFeatureExtractor
+
+from modeling_avssl.data.audio import log_mel_fbank, spec_augment
+
+
+@pytest.mark.parametrize(
+    "seconds, num_mel_bins, max_length",
+    [(10.0, 128, 1024), (3.0, 128, 1024), (12.0, 128, 1024), (2.0, 64, 192)],
+    ids=["exact", "padded", "truncated", "small"],
+)
+def test_fbank_features_equal_the_ast_feature_extractor(seconds, num_mel_bins, max_length):
+    waveform = (0.1 * np.random.default_rng(0).standard_normal(int(seconds * 16000))).astype(np.float32)
+    extractor = ASTFeatureExtractor(num_mel_bins=num_mel_bins, max_length=max_length)
+
+    expected = extractor(waveform, sampling_rate=16000, return_tensors="pt").input_values[0]
+    ours = log_mel_fbank(waveform, num_mel_bins=num_mel_bins, max_length=max_length)
+
+    assert ours.shape == (max_length, num_mel_bins) and ours.dtype == torch.float32
+    torch.testing.assert_close(ours, expected, rtol=0, atol=0)
+
+
+def masked_spans(features: torch.Tensor, augmented: torch.Tensor) -> tuple[list[int], list[int]]:
+    rows = torch.nonzero((augmented == 0).all(dim=1) & (features != 0).any(dim=1)).flatten().tolist()
+    columns = torch.nonzero((augmented == 0).all(dim=0) & (features != 0).any(dim=0)).flatten().tolist()
+    return rows, columns
+
+
+def test_spec_augment_zeroes_one_time_band_and_one_frequency_band_and_nothing_else():
+    features = torch.randn(1024, 128)
+    for seed in range(20):
+        augmented = spec_augment(features, generator=torch.Generator().manual_seed(seed))
+        rows, columns = masked_spans(features, augmented)
+        assert len(rows) < 192 and len(columns) < 48
+        assert rows == list(range(rows[0], rows[0] + len(rows))) if rows else True
+        assert columns == list(range(columns[0], columns[0] + len(columns))) if columns else True
+        keep = torch.ones_like(features, dtype=torch.bool)
+        keep[rows] = False
+        keep[:, columns] = False
+        assert torch.equal(augmented[keep], features[keep])
+
+
+def test_spec_augment_widths_scale_with_the_input_size_and_follow_the_generator():
+    features = torch.randn(64, 32)
+    widest = [masked_spans(features, spec_augment(features, generator=torch.Generator().manual_seed(s))) for s in range(50)]
+    assert max(len(rows) for rows, _ in widest) < 12 and max(len(columns) for _, columns in widest) < 12
+    first = spec_augment(features, generator=torch.Generator().manual_seed(7))
+    torch.testing.assert_close(spec_augment(features, generator=torch.Generator().manual_seed(7)), first)
+    assert not torch.equal(features, spec_augment(features, 5, 5, generator=torch.Generator().manual_seed(1)))

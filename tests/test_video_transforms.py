@@ -1,0 +1,90 @@
+"""Behaviour of the video views: weak, strong and evaluation crops of one decoded clip."""
+
+import numpy as np
+import pytest
+import torch
+from transformers import VideoMAEVideoProcessor
+
+from modeling_avssl.data.video_transforms import VideoAugmentation, frames_to_video, temporal_warp_indices
+
+
+def still_video(num_frames: int = 8, height: int = 60, width: int = 80) -> torch.Tensor:
+    """The same random picture in every frame."""
+    picture = torch.randint(0, 256, (1, 3, height, width), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    return picture.expand(num_frames, -1, -1, -1).contiguous()
+
+
+def counting_video(num_frames: int = 8) -> torch.Tensor:
+    """Frame t is uniformly 20 * t."""
+    return (20 * torch.arange(num_frames, dtype=torch.uint8)).view(-1, 1, 1, 1).expand(-1, 3, 40, 40).contiguous()
+
+
+def test_frames_to_video_turns_thwc_frames_into_tchw():
+    frames = np.random.default_rng(0).integers(0, 256, (4, 6, 8, 3), dtype=np.uint8)
+    video = frames_to_video(frames)
+    assert video.shape == (4, 3, 6, 8) and video.dtype == torch.uint8
+    assert torch.equal(video[2, 1], torch.from_numpy(frames[2, :, :, 1]))
+
+
+@pytest.mark.parametrize("view", ["weak", "strong"])
+def test_training_views_are_normalised_crops_with_one_transform_for_every_frame(view):
+    augmentation = VideoAugmentation(crop_size=32, temporal_warp_prob=0.5)
+    for seed in range(10):
+        out = getattr(augmentation, view)(still_video(), generator=torch.Generator().manual_seed(seed))
+        assert out.shape == (8, 3, 32, 32) and out.dtype == torch.float32
+        assert all(torch.equal(out[0], frame) for frame in out)  # same crop, flip and RandAugment op in every frame
+
+
+@pytest.mark.parametrize("view", ["weak", "strong"])
+def test_training_views_follow_the_generator(view):
+    augmentation = VideoAugmentation(crop_size=32)
+    first = getattr(augmentation, view)(still_video(), generator=torch.Generator().manual_seed(3))
+    again = getattr(augmentation, view)(still_video(), generator=torch.Generator().manual_seed(3))
+    other = getattr(augmentation, view)(still_video(), generator=torch.Generator().manual_seed(4))
+    torch.testing.assert_close(again, first, rtol=0, atol=0)
+    assert not torch.equal(other, first)
+
+
+def test_normalisation_uses_the_mean_and_std():
+    augmentation = VideoAugmentation(crop_size=8, image_mean=(0.5, 0.25, 0.0), image_std=(0.5, 0.25, 1.0))
+    video = torch.tensor([255, 0, 51], dtype=torch.uint8).view(1, 3, 1, 1).expand(2, 3, 8, 8)
+    out = augmentation.normalize(video)
+    torch.testing.assert_close(out[:, :, 0, 0], torch.tensor([[1.0, -1.0, 0.2]] * 2))
+
+
+def test_temporal_warping_keeps_time_order_and_stretches_some_frames():
+    for seed in range(20):
+        indices = temporal_warp_indices(16, torch.Generator().manual_seed(seed))
+        assert len(indices) == 16 and (indices.diff() >= 0).all()
+        assert 2 <= len(indices.unique()) < 16 and indices.max() < 16
+
+
+def test_the_strong_view_is_warped_with_its_probability():
+    video = counting_video()
+    never = VideoAugmentation(crop_size=16, temporal_warp_prob=0.0, randaugment_num_ops=0)
+    always = VideoAugmentation(crop_size=16, temporal_warp_prob=1.0, randaugment_num_ops=0)
+    generator = torch.Generator().manual_seed(0)
+    assert len(never.strong(video, generator)[:, 0, 0, 0].unique()) == 8
+    warped = always.strong(video, generator)[:, 0, 0, 0]
+    assert len(warped.unique()) < 8 and (warped.diff() >= 0).all()
+
+
+def test_evaluation_views_are_three_crops_along_the_long_side():
+    ramp = torch.linspace(0, 255, 120).to(torch.uint8).view(1, 1, 1, -1).expand(4, 3, 60, 120).contiguous()
+    augmentation = VideoAugmentation(crop_size=30)
+
+    views = augmentation.eval_views(ramp)
+    means = [float(view.mean()) for view in views]
+
+    assert len(views) == 3 and all(view.shape == (4, 3, 30, 30) for view in views)
+    assert means[0] < means[1] < means[2]
+    torch.testing.assert_close(augmentation.eval_views(ramp, num_crops=1)[0], views[1])
+    portrait = augmentation.eval_views(ramp.transpose(-1, -2).contiguous())
+    assert [float(view.mean()) for view in portrait] == pytest.approx(means, abs=1e-4)
+
+
+def test_settings_come_from_a_video_processor():
+    processor = VideoMAEVideoProcessor(crop_size={"height": 112, "width": 112}, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    augmentation = VideoAugmentation.from_video_processor(processor, temporal_warp_prob=0.0)
+    assert augmentation.crop_size == 112 and augmentation.temporal_warp_prob == 0.0
+    assert augmentation.weak(still_video(height=120, width=160)).shape == (8, 3, 112, 112)
