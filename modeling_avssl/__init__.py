@@ -4,7 +4,7 @@ Importing this package registers the AVSSL classes with the transformers Auto cl
 code, so that `save_pretrained` writes an `auto_map` and the model files beside the weights.
 """
 
-from transformers import AutoConfig, AutoModel, AutoModelForVideoClassification
+from transformers import AutoConfig, AutoModel, AutoModelForVideoClassification, AutoProcessor
 
 from .configuration_avssl import AVSSLConfig
 from .modeling_avssl import (
@@ -14,14 +14,17 @@ from .modeling_avssl import (
     AVSSLPreTrainedModel,
     AVSSLVideoClassifierOutput,
 )
+from .processing_avssl import AVSSLProcessor
 
 
 AutoConfig.register(AVSSLConfig.model_type, AVSSLConfig)
 AutoModel.register(AVSSLConfig, AVSSLModel)
 AutoModelForVideoClassification.register(AVSSLConfig, AVSSLForVideoClassification)
+AutoProcessor.register(AVSSLConfig, AVSSLProcessor)
 AVSSLConfig.register_for_auto_class()
 AVSSLModel.register_for_auto_class("AutoModel")
 AVSSLForVideoClassification.register_for_auto_class("AutoModelForVideoClassification")
+AVSSLProcessor.register_for_auto_class()
 
 __all__ = [
     "AVSSLConfig",
@@ -29,5 +32,6 @@ __all__ = [
     "AVSSLModel",
     "AVSSLModelOutput",
     "AVSSLPreTrainedModel",
+    "AVSSLProcessor",
     "AVSSLVideoClassifierOutput",
 ]
