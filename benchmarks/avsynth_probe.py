@@ -4,11 +4,12 @@
 
 Generates AVSynth into a temporary folder, decodes every clip through `load_clip` (the real mp4 path), and trains
 three probes of the same size on the same clips: a small 3D CNN on the frames at 32x32 with their frame
-differences, a small 2D CNN on the log-mel fbank, and both with their features concatenated. The class is (motion of the sounding object, its shape), so video alone
-should be capped by not knowing which object sounds, audio alone by not knowing how it moves (about 1/4 with four
-motions), and both together should be far above each. A linear probe on raw features cannot express "the motion of
-the object whose shape matches the timbre", so the probes learn their features; they are kept small and trained
-for a fixed budget. Also prints chance and each modality's accuracy on the half of the label it can see.
+differences, a small 2D CNN on the log-mel fbank, and both with their features concatenated. The class is (motion of
+the sounding object, its shape), so video alone should be capped by not knowing which object sounds, audio alone by
+not knowing how it moves (about 1/4 with four motions), and both together should be far above each. A linear probe
+on raw features cannot express "the motion of the object whose shape matches the timbre", so the probes learn their
+features; they are kept small and trained for a fixed budget. Also prints chance and how often each probe gets the
+motion and the shape right.
 """
 
 import argparse
@@ -43,21 +44,37 @@ class Probe(nn.Module):
         super().__init__()
         self.video = (
             nn.Sequential(
-                nn.Conv3d(4, width, 3, padding=1), nn.BatchNorm3d(width), nn.ReLU(),
-                nn.Conv3d(width, width, 3, stride=(1, 2, 2), padding=1), nn.BatchNorm3d(width), nn.ReLU(),
-                nn.Conv3d(width, 2 * width, 3, stride=2, padding=1), nn.BatchNorm3d(2 * width), nn.ReLU(),
-                nn.Conv3d(2 * width, 2 * width, 3, stride=2, padding=1), nn.BatchNorm3d(2 * width), nn.ReLU(),
-                nn.AdaptiveAvgPool3d(1), nn.Flatten(),
+                nn.Conv3d(4, width, 3, padding=1),
+                nn.BatchNorm3d(width),
+                nn.ReLU(),
+                nn.Conv3d(width, width, 3, stride=(1, 2, 2), padding=1),
+                nn.BatchNorm3d(width),
+                nn.ReLU(),
+                nn.Conv3d(width, 2 * width, 3, stride=2, padding=1),
+                nn.BatchNorm3d(2 * width),
+                nn.ReLU(),
+                nn.Conv3d(2 * width, 2 * width, 3, stride=2, padding=1),
+                nn.BatchNorm3d(2 * width),
+                nn.ReLU(),
+                nn.AdaptiveAvgPool3d(1),
+                nn.Flatten(),
             )
             if use_video
             else None
         )
         self.audio = (
             nn.Sequential(
-                nn.Conv2d(1, width, 5, stride=2, padding=2), nn.BatchNorm2d(width), nn.ReLU(),
-                nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.BatchNorm2d(2 * width), nn.ReLU(),
-                nn.Conv2d(2 * width, 2 * width, 3, stride=2, padding=1), nn.BatchNorm2d(2 * width), nn.ReLU(),
-                nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                nn.Conv2d(1, width, 5, stride=2, padding=2),
+                nn.BatchNorm2d(width),
+                nn.ReLU(),
+                nn.Conv2d(width, 2 * width, 3, stride=2, padding=1),
+                nn.BatchNorm2d(2 * width),
+                nn.ReLU(),
+                nn.Conv2d(2 * width, 2 * width, 3, stride=2, padding=1),
+                nn.BatchNorm2d(2 * width),
+                nn.ReLU(),
+                nn.AdaptiveAvgPool2d(1),
+                nn.Flatten(),
             )
             if use_audio
             else None
@@ -81,7 +98,9 @@ def train_and_test(train, test, num_classes, use_video, use_audio, epochs, seed)
     for _ in range(epochs):
         order = torch.randperm(len(train["label"]), generator=generator)
         for batch in order[: len(order) // 32 * 32].view(-1, 32):
-            loss = nn.functional.cross_entropy(model(train["video"][batch], train["audio"][batch]), train["label"][batch])
+            loss = nn.functional.cross_entropy(
+                model(train["video"][batch], train["audio"][batch]), train["label"][batch]
+            )
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -113,18 +132,25 @@ def main() -> None:
         records = [json.loads(line) for line in open(f"{folder}/metadata.jsonl")]
         train = load_split(folder, [r for r in records if r["split"] == "train"], classes)
         test = load_split(folder, [r for r in records if r["split"] == "test"], classes)
-    print(f"AVSynth {args.train} train / {args.test} test clips, {len(classes)} classes, "
-          f"generated and decoded in {time.perf_counter() - start:.0f} s; chance {100 / len(classes):.1f}%")
+    print(
+        f"AVSynth {args.train} train / {args.test} test clips, {len(classes)} classes, "
+        f"generated and decoded in {time.perf_counter() - start:.0f} s; chance {100 / len(classes):.1f}%"
+    )
     motions = np.array([classes[i].split("-")[0] for i in test["label"]])
     shapes = np.array([classes[i].split("-")[1] for i in test["label"]])
     print(f"{'probe':<14}{'top-1 (mean ± std)':>22}{'motion right':>14}{'shape right':>13}")
-    for name, use_video, use_audio in (("video only", True, False), ("audio only", False, True), ("video+audio", True, True)):
+    for name, use_video, use_audio in (
+        ("video only", True, False),
+        ("audio only", False, True),
+        ("video+audio", True, True),
+    ):
         results = [train_and_test(train, test, len(classes), use_video, use_audio, args.epochs, s) for s in args.seeds]
         accuracies = 100 * np.array([accuracy for accuracy, _ in results])
         predicted = [np.array(classes)[p] for _, p in results]
         motion_right = 100 * np.mean([np.mean([c.split("-")[0] for c in p] == motions) for p in predicted])
         shape_right = 100 * np.mean([np.mean([c.split("-")[1] for c in p] == shapes) for p in predicted])
-        print(f"{name:<14}{accuracies.mean():>14.1f} ± {accuracies.std():4.1f}%{motion_right:>13.1f}%{shape_right:>12.1f}%")
+        top1 = f"{accuracies.mean():.1f} ± {accuracies.std():.1f}%"
+        print(f"{name:<14}{top1:>22}{motion_right:>13.1f}%{shape_right:>12.1f}%")
     print(f"total {time.perf_counter() - start:.0f} s")
 
 

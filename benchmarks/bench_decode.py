@@ -30,7 +30,9 @@ def synthetic_video(width: int, height: int, seconds: float = 10.0, fps: int = 2
     bitrate rather than flat colour or pure noise."""
     rng = np.random.default_rng(seed)
     ys, xs = np.mgrid[0:height, 0:width]
-    texture = (rng.standard_normal((height // 8 + 1, width // 8 + 1, 3)) * 40).repeat(8, 0).repeat(8, 1)[:height, :width]
+    texture = (
+        (rng.standard_normal((height // 8 + 1, width // 8 + 1, 3)) * 40).repeat(8, 0).repeat(8, 1)[:height, :width]
+    )
     background = np.clip(texture + 110 + 60 * np.sin(xs / 37.0)[..., None], 0, 255)
     frames = []
     for i in range(int(seconds * fps)):

@@ -44,8 +44,8 @@ class AVSSLConfig(PreTrainedConfig):
         video_config (`dict` or `PreTrainedConfig`, *optional*):
             Config of the video encoder: a `VideoMAEConfig` (default ViT-B) or a `TimesformerConfig`.
         audio_config (`dict`, `PreTrainedConfig` or `None`, *optional*, defaults to `"default"`):
-            Config of the audio encoder, an `ASTConfig`. `"default"` builds AST-B for 1024x128 inputs; `None` builds the
-            video-only model (no audio encoder, no fusion).
+            Config of the audio encoder, an `ASTConfig`. `"default"` builds AST-B for 1024x128 inputs; `None` builds
+            the video-only model (no audio encoder, no fusion).
         video_pooling (`str`, *optional*, defaults to `"cls"`):
             How the video summary token z_vid^0 is made: `"cls"` takes the first output token (a learnable CLS token
             this model prepends for VideoMAE; TimeSformer's own CLS), `"mean"` averages the patch tokens.

@@ -191,7 +191,7 @@ class AVSSLFusion(nn.Module):
         self.layernorm = nn.LayerNorm(config.fusion_hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, video_embeds: torch.Tensor, audio_embeds: torch.Tensor) -> torch.Tensor:
-        """`video_embeds` `(batch, video_hidden)`, `audio_embeds` `(batch, audio_hidden)` -> `(batch, fusion_hidden)`."""
+        """`video_embeds` `(batch, video_hidden)` and `audio_embeds` `(batch, audio_hidden)` -> `(batch, hidden)`."""
         tokens = torch.stack([self.video_projection(video_embeds), self.audio_projection(audio_embeds)], dim=1)
         hidden_states = tokens + self.modality_embeddings
         for layer in self.layers:
@@ -289,8 +289,8 @@ class AVSSLModel(AVSSLPreTrainedModel):
         expected = self.config.video_input_shape
         if pixel_values.dim() != 5 or tuple(pixel_values.shape[1:]) != expected:
             raise ValueError(
-                f"`pixel_values` must be (batch, frames, channels, height, width) = (batch, {', '.join(map(str, expected))})"
-                f" for this model, got {tuple(pixel_values.shape)}."
+                "`pixel_values` must be (batch, frames, channels, height, width) = "
+                f"(batch, {', '.join(map(str, expected))}) for this model, got {tuple(pixel_values.shape)}."
             )
         batch_size = pixel_values.shape[0]
         if self.config.is_audio_visual:
@@ -313,8 +313,8 @@ class AVSSLModel(AVSSLPreTrainedModel):
             num_tokens = slots * height * width
             if mask.dtype != torch.bool or tuple(mask.shape) != (batch_size, num_tokens):
                 raise ValueError(
-                    f"`token_mix` mask must be bool of shape (batch, video tokens) = ({batch_size}, {num_tokens}), got "
-                    f"{mask.dtype} {tuple(mask.shape)}."
+                    "`token_mix` mask must be bool of shape (batch, video tokens) = "
+                    f"({batch_size}, {num_tokens}), got {mask.dtype} {tuple(mask.shape)}."
                 )
             if partner.dtype != torch.long or tuple(partner.shape) != (batch_size,):
                 raise ValueError(

@@ -42,7 +42,9 @@ class AVSSLProcessor(ProcessorMixin):
                 audio = [video.audio for video in videos]
                 rates = {video.sample_rate for video in videos}
                 if len(rates) > 1:
-                    raise ValueError(f"The clips' audio has different sample rates {sorted(rates)}; decode at one rate.")
+                    raise ValueError(
+                        f"The clips' audio has different sample rates {sorted(rates)}; decode at one rate."
+                    )
                 sampling_rate = rates.pop()
             frames = [_frames_of(video) for video in videos]
             features.update(self.video_processor(frames, return_tensors=return_tensors, **kwargs))

@@ -50,7 +50,9 @@ class _LocalizerFLOPs(nn.Module):
         self.visual = nn.Sequential(*list(visual.children())[:-2], nn.Conv2d(512, 512, 1))
         audio = resnet18()
         audio.conv1 = nn.Conv2d(1, 64, 7, stride=2, padding=3, bias=False)
-        self.audio = nn.Sequential(*list(audio.children())[:-2], nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(512, 512))
+        self.audio = nn.Sequential(
+            *list(audio.children())[:-2], nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(512, 512)
+        )
 
     def forward(self, frames: torch.Tensor, spectrogram: torch.Tensor) -> None:
         self.visual(frames)
@@ -88,9 +90,13 @@ def measure(config: AVSSLConfig, labeled_batch: int = 1, unlabeled_ratio: int = 
     )
     frames, channels, height, width = config.video_input_shape
     audio = config.audio_config
-    spectrogram = torch.empty(unlabeled_batch, 1, audio.max_length, audio.num_mel_bins, device="meta") if audio else None
+    spectrogram = (
+        torch.empty(unlabeled_batch, 1, audio.max_length, audio.num_mel_bins, device="meta") if audio else None
+    )
     localizer_flops = (
-        count_flops(localizer, torch.empty(unlabeled_batch * frames, channels, height, width, device="meta"), spectrogram)
+        count_flops(
+            localizer, torch.empty(unlabeled_batch * frames, channels, height, width, device="meta"), spectrogram
+        )
         if audio
         else 0
     )

@@ -46,7 +46,9 @@ def test_spec_augment_zeroes_one_time_band_and_one_frequency_band_and_nothing_el
 
 def test_spec_augment_widths_scale_with_the_input_size_and_follow_the_generator():
     features = torch.randn(64, 32)
-    widest = [masked_spans(features, spec_augment(features, generator=torch.Generator().manual_seed(s))) for s in range(50)]
+    widest = [
+        masked_spans(features, spec_augment(features, generator=torch.Generator().manual_seed(s))) for s in range(50)
+    ]
     assert max(len(rows) for rows, _ in widest) < 12 and max(len(columns) for _, columns in widest) < 12
     first = spec_augment(features, generator=torch.Generator().manual_seed(7))
     torch.testing.assert_close(spec_augment(features, generator=torch.Generator().manual_seed(7)), first)

@@ -25,7 +25,9 @@ def test_it_writes_a_videofolder_of_mp4_files_with_one_metadata_line_each(datase
     for record in records:
         assert record["file"] == f"{record['split']}/{record['label']}/{record['file'].split('/')[-1]}"
         assert (folder / record["file"]).is_file()
-    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.mp4")) == sorted(r["file"] for r in records)
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.mp4")) == sorted(
+        r["file"] for r in records
+    )
     assert {r["label"] for r in records} == set(CLASSES)
     assert set(Counter(r["label"] for r in records if r["split"] == "train").values()) == {2}
 
@@ -48,7 +50,11 @@ def test_the_label_is_the_sounding_objects_motion_and_shape_among_objects_of_oth
         objects = record["objects"]
         assert 2 <= len(objects) <= 3 and len({o["shape"] for o in objects}) == len(objects)
         sounding = [o for o in objects if o["shape"] == record["shape"]]
-        assert record["label"] == f"{sounding[0]['motion']}-{sounding[0]['shape']}" == f"{record['motion']}-{record['shape']}"
+        assert (
+            record["label"]
+            == f"{sounding[0]['motion']}-{sounding[0]['shape']}"
+            == f"{record['motion']}-{record['shape']}"
+        )
 
 
 def test_boxes_cover_the_sounding_object_in_the_decoded_frames(dataset):
@@ -82,7 +88,10 @@ def test_the_same_seed_gives_the_same_data_set_and_another_seed_another(tmp_path
     assert (first / "metadata.jsonl").read_text() == (second / "metadata.jsonl").read_text()
     assert (first / "metadata.jsonl").read_text() != (other / "metadata.jsonl").read_text()
     for path in first.rglob("*.mp4"):
-        a, b = load_clip(path, 16, audio_seconds=2.0), load_clip(second / path.relative_to(first), 16, audio_seconds=2.0)
+        a, b = (
+            load_clip(path, 16, audio_seconds=2.0),
+            load_clip(second / path.relative_to(first), 16, audio_seconds=2.0),
+        )
         np.testing.assert_array_equal(a.frames, b.frames)
         np.testing.assert_array_equal(a.audio, b.audio)
 
@@ -113,7 +122,9 @@ def test_timbre_belongs_to_the_shape_and_pitch_is_random():
 
 
 def test_the_command_writes_a_chosen_subset_of_classes(tmp_path, capsys):
-    data_command(["avsynth", str(tmp_path), "--train", "4", "--test", "2", "--classes", "bounce-circle", "slide-square"])
+    data_command(
+        ["avsynth", str(tmp_path), "--train", "4", "--test", "2", "--classes", "bounce-circle", "slide-square"]
+    )
     records = [json.loads(line) for line in (tmp_path / "metadata.jsonl").read_text().splitlines()]
     assert {r["label"] for r in records} == {"bounce-circle", "slide-square"}
     assert "wrote 4 train + 2 test clips of 2 classes" in capsys.readouterr().out

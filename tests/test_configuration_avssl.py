@@ -2,10 +2,10 @@
 
 import pytest
 from huggingface_hub.errors import StrictDataclassFieldValidationError
-from tiny import TINY_TIMESFORMER, make_tiny_config
 from transformers import ASTConfig, AutoConfig, TimesformerConfig, VideoMAEConfig
 
 from modeling_avssl import AVSSLConfig
+from tiny import TINY_TIMESFORMER, make_tiny_config
 
 
 def test_defaults_are_videomae_vit_b_on_16x224_clips_and_ast_on_1024x128_fbank():
@@ -47,7 +47,10 @@ def test_a_sub_config_dict_without_model_type_takes_the_default_encoder():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"video_config": {"model_type": "bert"}}, r"`video_config` must be a config of one of \('videomae', 'timesformer'\)"),
+        (
+            {"video_config": {"model_type": "bert"}},
+            r"`video_config` must be a config of one of \('videomae', 'timesformer'\)",
+        ),
         ({"audio_config": {"model_type": "videomae"}}, r"`audio_config` must be a config of one of"),
         ({"video_config": {"model_type": "no-such-model"}}, r"unknown model_type 'no-such-model'"),
         ({"fusion_hidden_size": 100, "fusion_num_attention_heads": 12}, r"multiple of `fusion_num_attention_heads`"),

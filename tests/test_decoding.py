@@ -39,7 +39,9 @@ def media(tmp_path_factory):
     write("aac.mp4", frames, FPS, tone(SECONDS, 16000))
     mpeg4 = {"video_codec": "mpeg4", "video_options": {"b": "2000000"}}
     write("mpeg4_pcm_s16_22k.avi", frames, FPS, tone(SECONDS, 22050), 22050, audio_codec="pcm_s16le", **mpeg4)
-    write("vp9_opus_48k.webm", frames, FPS, tone(SECONDS, 48000), 48000, video_codec="libvpx-vp9", audio_codec="libopus")
+    write(
+        "vp9_opus_48k.webm", frames, FPS, tone(SECONDS, 48000), 48000, video_codec="libvpx-vp9", audio_codec="libopus"
+    )
     write("h264_mp3_44k.mkv", frames, FPS, tone(SECONDS, 44100), 44100, audio_codec="libmp3lame")
     write("aac_8k.mp4", frames, FPS, tone(SECONDS, 8000), 8000)
     write("stereo_44k.mp4", frames, FPS, tone(SECONDS, 44100, channels=2), 44100)
@@ -64,7 +66,8 @@ def media(tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    "name", ["aac.mp4", "mpeg4_pcm_s16_22k.avi", "vp9_opus_48k.webm", "h264_mp3_44k.mkv", "aac_8k.mp4", "stereo_44k.mp4"]
+    "name",
+    ["aac.mp4", "mpeg4_pcm_s16_22k.avi", "vp9_opus_48k.webm", "h264_mp3_44k.mkv", "aac_8k.mp4", "stereo_44k.mp4"],
 )
 def test_containers_with_video_and_audio_decode_to_frames_and_mono_float32_audio(media, name):
     clip = load_clip(media[name], 8, audio_seconds=2.0, sample_rate=16000, require_audio=True)
@@ -99,7 +102,9 @@ def test_frame_stride_and_evaluation_clips_are_evenly_spaced(media):
 
 
 def test_training_clips_start_at_a_random_position_drawn_from_the_rng(media):
-    starts = [load_clip(media["aac.mp4"], 4, training=True, rng=np.random.default_rng(seed)).start for seed in range(6)]
+    starts = [
+        load_clip(media["aac.mp4"], 4, training=True, rng=np.random.default_rng(seed)).start for seed in range(6)
+    ]
     assert len(set(starts)) > 1 and all(0 <= s <= SECONDS - 0.4 for s in starts)
     again = load_clip(media["aac.mp4"], 4, training=True, rng=np.random.default_rng(3))
     assert again.start == starts[3]

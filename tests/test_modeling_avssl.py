@@ -9,7 +9,6 @@ import textwrap
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
-from tiny import TINY_AST, TINY_TIMESFORMER, TINY_VIDEOMAE, make_inputs, make_tiny_config
 from transformers import (
     ASTConfig,
     ASTForAudioClassification,
@@ -23,6 +22,7 @@ from transformers import (
 )
 
 from modeling_avssl import AVSSLConfig, AVSSLForVideoClassification, AVSSLModel
+from tiny import TINY_AST, TINY_TIMESFORMER, TINY_VIDEOMAE, make_inputs, make_tiny_config
 
 
 VIDEO_CONFIGS = {"videomae": TINY_VIDEOMAE, "timesformer": TINY_TIMESFORMER}
@@ -110,7 +110,9 @@ def test_every_trainable_parameter_gets_a_gradient(video, pooling, audio):
 
     model(**inputs, labels=torch.tensor([0, 1, 2])).loss.backward()
 
-    missing = [name for name, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.any())]
+    missing = [
+        name for name, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.any())
+    ]
     assert missing == []
 
 
@@ -250,7 +252,10 @@ def test_video_only_model_refuses_audio():
 @pytest.mark.parametrize(
     "token_mix, message",
     [
-        ((torch.ones(3, 7, dtype=torch.bool), torch.tensor([1, 2, 0])), r"bool of shape \(batch, video tokens\) = \(3, 8\)"),
+        (
+            (torch.ones(3, 7, dtype=torch.bool), torch.tensor([1, 2, 0])),
+            r"bool of shape \(batch, video tokens\) = \(3, 8\)",
+        ),
         ((torch.ones(3, 8), torch.tensor([1, 2, 0])), r"bool of shape"),
         ((torch.ones(3, 8, dtype=torch.bool), torch.tensor([1, 2])), r"partner must be long of shape \(3,\)"),
     ],
@@ -371,7 +376,10 @@ def test_from_encoders_pretrained_starts_both_encoders_from_the_checkpoints(tmp_
 
     assert model.config.num_labels == 2 and model.config.fusion_num_layers == 1
     assert model.config.video_config.model_type == video
-    for encoder, pretrained in ((model.avssl.video_encoder, video_model.base_model), (model.avssl.audio_encoder, audio_model.base_model)):
+    for encoder, pretrained in (
+        (model.avssl.video_encoder, video_model.base_model),
+        (model.avssl.audio_encoder, audio_model.base_model),
+    ):
         expected = pretrained.state_dict()
         assert set(encoder.state_dict()) == set(expected)
         for name, tensor in encoder.state_dict().items():

@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 import torch
-from tiny import make_tiny_config
 from transformers import ASTFeatureExtractor, AutoProcessor, VideoMAEVideoProcessor
 
 from modeling_avssl import AVSSLForVideoClassification, AVSSLProcessor
 from modeling_avssl.data import Clip
 from modeling_avssl.data.audio import log_mel_fbank
+from tiny import make_tiny_config
 
 
 def tiny_processor() -> AVSSLProcessor:

@@ -10,7 +10,9 @@ from modeling_avssl.data.video_transforms import VideoAugmentation, frames_to_vi
 
 def still_video(num_frames: int = 8, height: int = 60, width: int = 80) -> torch.Tensor:
     """The same random picture in every frame."""
-    picture = torch.randint(0, 256, (1, 3, height, width), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    picture = torch.randint(
+        0, 256, (1, 3, height, width), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
+    )
     return picture.expand(num_frames, -1, -1, -1).contiguous()
 
 
@@ -84,7 +86,9 @@ def test_evaluation_views_are_three_crops_along_the_long_side():
 
 
 def test_settings_come_from_a_video_processor():
-    processor = VideoMAEVideoProcessor(crop_size={"height": 112, "width": 112}, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+    processor = VideoMAEVideoProcessor(
+        crop_size={"height": 112, "width": 112}, image_mean=[0.5] * 3, image_std=[0.5] * 3
+    )
     augmentation = VideoAugmentation.from_video_processor(processor, temporal_warp_prob=0.0)
     assert augmentation.crop_size == 112 and augmentation.temporal_warp_prob == 0.0
     assert augmentation.weak(still_video(height=120, width=160)).shape == (8, 3, 112, 112)

@@ -61,4 +61,3 @@ def make_inputs(config: AVSSLConfig, batch_size: int = 3, seed: int = 0) -> dict
         audio = config.audio_config
         inputs["input_values"] = torch.randn(batch_size, audio.max_length, audio.num_mel_bins, generator=generator)
     return inputs
-

@@ -1,6 +1,6 @@
 """Data commands.
 
-    python -m modeling_avssl.data avsynth OUT --train N --test M --seed S [--classes bounce-circle slide-square ...]
+python -m modeling_avssl.data avsynth OUT --train N --test M --seed S [--classes bounce-circle slide-square ...]
 """
 
 import argparse
@@ -17,7 +17,9 @@ def main(argv: list[str] | None = None) -> None:
     avsynth.add_argument("--train", type=int, default=1200, help="training clips (classes cycle)")
     avsynth.add_argument("--test", type=int, default=600, help="test clips")
     avsynth.add_argument("--seed", type=int, default=0)
-    avsynth.add_argument("--classes", nargs="+", default=list(CLASSES), metavar="MOTION-SHAPE", help="subset of classes")
+    avsynth.add_argument(
+        "--classes", nargs="+", default=list(CLASSES), metavar="MOTION-SHAPE", help="subset of classes"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "avsynth":
@@ -25,8 +27,10 @@ def main(argv: list[str] | None = None) -> None:
         metadata = generate(
             args.out, args.train, args.test, args.seed, AVSynthSpec(classes=tuple(args.classes)), progress=True
         )
-        print(f"wrote {args.train} train + {args.test} test clips of {len(args.classes)} classes and {metadata} "
-              f"in {time.perf_counter() - start:.0f} s")
+        print(
+            f"wrote {args.train} train + {args.test} test clips of {len(args.classes)} classes and {metadata} "
+            f"in {time.perf_counter() - start:.0f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -73,13 +73,18 @@ def _video_duration(container: av.container.InputContainer, stream: av.video.str
     return 0.0
 
 
+def _start_offset(stream) -> float:
+    """Seconds at which a stream's timestamps start (frame times are measured from there)."""
+    return float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+
+
 def _decode_frames(
     container: av.container.InputContainer, stream, times: np.ndarray, frame_period: float
 ) -> list[np.ndarray]:
     """For each time in `times` (seconds, ascending), the RGB frame showing at that time. Seeks to the keyframe before
     the first time and decodes forward only as far as the last time, converting only the frames it picks; times past
     the end repeat the last frame. Empty when the stream holds no frame showing at the first time."""
-    offset = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+    offset = _start_offset(stream)
     container.seek(int((times[0] + offset) / stream.time_base), stream=stream, backward=True, any_frame=False)
     picked: list[np.ndarray] = []
     previous = previous_rgb = None
@@ -88,7 +93,7 @@ def _decode_frames(
             continue
         while len(picked) < len(times) and frame.time - offset > times[len(picked)] + 1e-6:
             if previous_rgb is None:
-                previous_rgb = (previous or frame).to_ndarray(format="rgb24")
+                previous_rgb = (previous if previous is not None else frame).to_ndarray(format="rgb24")
             picked.append(previous_rgb)
         if len(picked) == len(times):
             break
@@ -108,7 +113,7 @@ def _decode_audio(
     """`num_samples` of mono float32 audio at `sample_rate` from `window_start` seconds, zero outside the recording.
     Channels are averaged, so a stereo recording keeps its amplitude."""
     out = np.zeros(num_samples, dtype=np.float32)
-    offset = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+    offset = _start_offset(stream)
     container.seek(int(max(window_start + offset, 0.0) / stream.time_base), stream=stream, backward=True)
     resampler = av.AudioResampler(format="fltp", rate=sample_rate)
     window_end = window_start + num_samples / sample_rate
@@ -155,7 +160,7 @@ def load_clip(
     rng: np.random.Generator | None = None,
     require_audio: bool = False,
 ) -> Clip:
-    """Decodes `num_frames` frames, `frame_stride` source frames apart, and the `audio_seconds` of audio centred on them.
+    """Decodes `num_frames` frames, `frame_stride` source frames apart, and `audio_seconds` of audio centred on them.
 
     `source` is a path or the bytes of any container FFmpeg reads (mp4, avi, mkv, webm, ...). In training the clip
     starts at a random position (from `rng`); otherwise it is clip `clip_index` of `num_clips` evenly spaced ones (the

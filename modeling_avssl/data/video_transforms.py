@@ -94,7 +94,9 @@ class VideoAugmentation:
         resized = F.resize(video, [self.crop_size], antialias=True)
         height, width = resized.shape[-2:]
         long_room = max(height, width) - self.crop_size
-        offsets = [round(long_room * i / (num_crops - 1)) for i in range(num_crops)] if num_crops > 1 else [long_room // 2]
+        offsets = (
+            [round(long_room * i / (num_crops - 1)) for i in range(num_crops)] if num_crops > 1 else [long_room // 2]
+        )
         views = []
         for offset in offsets:
             top, left = (offset, 0) if height > width else (0, offset)
