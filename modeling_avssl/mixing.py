@@ -1,0 +1,82 @@
+"""Token masks for mixup of two clips (paper Eq. 5, Sec. 3.3) and audio mixup (Eq. 6).
+
+Masks are bool `(batch, slots * h * w)` over the video token grid in the patch embedding's order (slot-major, then
+row-major), True where a clip keeps its own token; `AVSSLForVideoClassification(token_mix=(mask, partner))` takes
+them as they are.
+"""
+
+import torch
+from torch.nn import functional as F
+
+
+MAP_EPSILON = 1e-3  # added to normalised maps so that every token can still be drawn
+
+
+def kept_per_slot(lam: torch.Tensor, tokens_per_slot: int) -> torch.Tensor:
+    """`round(lam * tokens_per_slot)` for each sample: long `(batch,)`."""
+    return torch.round(lam.clamp(0, 1) * tokens_per_slot).long()
+
+
+def maps_to_token_grid(maps: torch.Tensor, tubelet: int, grid: tuple[int, int]) -> torch.Tensor:
+    """Per-frame localization maps `(batch, frames, H', W')` -> `(batch, frames // tubelet, h, w)` on the token grid:
+    the frames of each tubelet are averaged, then resized bilinearly to `grid = (h, w)`."""
+    batch, frames, height, width = maps.shape
+    if frames % tubelet:
+        raise ValueError(f"{frames} frames do not split into tubelets of {tubelet}.")
+    per_slot = maps.float().reshape(batch, frames // tubelet, tubelet, height, width).mean(dim=2)
+    return F.interpolate(per_slot, size=grid, mode="bilinear", align_corners=False)
+
+
+def normalize_maps(maps: torch.Tensor) -> torch.Tensor:
+    """Min-max normalises each `(h, w)` map of `(batch, slots, h, w)` to [0, 1], then adds `MAP_EPSILON`; a constant
+    map becomes uniform."""
+    flat = maps.flatten(2)
+    low, high = flat.min(dim=2, keepdim=True).values, flat.max(dim=2, keepdim=True).values
+    normalised = ((flat - low) / (high - low).clamp_min(1e-12)).clamp(0, 1)
+    return (normalised + MAP_EPSILON).view_as(maps)
+
+
+def asl_guided_mask(
+    maps: torch.Tensor, lam: torch.Tensor, window: int = 1, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """The audio-source-localization-guided mask M_as (paper Sec. 3.3).
+
+    `maps` `(batch, slots, h, w)` on the token grid, `lam` `(batch,)`. The maps of every `window` adjacent slots are
+    averaged (paper Fig. 5) and normalised; each window then draws exactly `round(lam[b] * h * w)` tokens without
+    replacement with those weights (`torch.multinomial`), kept by all of its slots. Returns bool `(batch, slots*h*w)`.
+    """
+    batch, slots, height, width = maps.shape
+    if slots % window:
+        raise ValueError(f"`window` ({window}) must divide the number of temporal slots ({slots}).")
+    windows = slots // window
+    weights = normalize_maps(maps.reshape(batch, windows, window, height, width).mean(dim=2)).reshape(
+        -1, height * width
+    )
+    order = torch.multinomial(weights, height * width, replacement=False, generator=generator)
+    rank = torch.empty_like(order).scatter_(
+        1, order, torch.arange(height * width, device=order.device).expand_as(order)
+    )
+    keep = rank.view(batch, windows, -1) < kept_per_slot(lam, height * width).view(batch, 1, 1)
+    return keep.repeat_interleave(window, dim=1).reshape(batch, -1)
+
+
+def tube_token_mask(
+    batch: int,
+    slots: int,
+    height: int,
+    width: int,
+    lam: torch.Tensor,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """SVFormer's TubeToken mask: per sample one uniformly random spatial mask keeping `round(lam[b] * h * w)` tokens,
+    shared by all `slots`. Returns bool `(batch, slots * h * w)`."""
+    scores = torch.rand(batch, height * width, generator=generator, device=lam.device)
+    rank = scores.argsort(dim=1).argsort(dim=1)
+    keep = rank < kept_per_slot(lam, height * width).view(batch, 1)
+    return keep.unsqueeze(1).expand(batch, slots, -1).reshape(batch, -1)
+
+
+def mix_audio(features: torch.Tensor, partner: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
+    """Audio mixup (paper Eq. 6): `lam * x + (1 - lam) * x[partner]` on features `(batch, ...)`, `lam` `(batch,)`."""
+    lam = lam.to(features.dtype).view(-1, *([1] * (features.dim() - 1)))
+    return lam * features + (1 - lam) * features[partner]
