@@ -132,4 +132,54 @@ class AVSSLConfig(PreTrainedConfig):
         return video.num_frames // getattr(video, "tubelet_size", 1), height // patch_height, width // patch_width
 
 
-__all__ = ["AVSSLConfig"]
+@strict
+class AVSSLLocalizerConfig(PreTrainedConfig):
+    r"""
+    Configuration of an [`AVSSLLocalizer`], the EZ-VSL / FNAC two-stream audio source localizer: a ResNet-18 on
+    frames (7x7x512 at 224) and a one-channel ResNet-18 on the audio spectrogram, each projected to `embed_dim`.
+
+    Args:
+        embed_dim (`int`, *optional*, defaults to 512):
+            Width of the visual and audio embeddings.
+        temperature (`float`, *optional*, defaults to 0.03):
+            Temperature of the contrastive losses (EZ-VSL / FNAC `tau`).
+        visual_dropout (`float`, *optional*, defaults to 0.9):
+            Dropout on the visual feature map before its projection (FNAC's default).
+        audio_dropout (`float`, *optional*, defaults to 0.0):
+            Dropout on the audio feature before its projection.
+        fns1_weight, tns_weight, fns2_weight (`float`, *optional*, default to 100.0):
+            Weights of FNAC's false-negative suppression (audio and visual) and true-negative suppression terms;
+            0 gives EZ-VSL's loss alone.
+        foreground_threshold (`float`, *optional*, defaults to 0.6):
+            FNAC's threshold on the normalised map that selects the foreground for the TNS term.
+        audio_features (`dict`, *optional*):
+            How the spectrogram input was computed, so that callers prepare it the same way: `{"type": "fbank", ...}`
+            (AST's Kaldi fbank, this project's default) or `{"type": "log_spectrogram", "sample_rate": ...,
+            "window": 512, "overlap": 274, "seconds": 3.0, "std": 12.0}` for converted EZ-VSL / FNAC checkpoints.
+        image_size (`int`, *optional*, defaults to 224):
+            Side of the frames the visual encoder takes.
+    """
+
+    model_type = "avssl_localizer"
+
+    embed_dim: int = 512
+    temperature: float = 0.03
+    visual_dropout: float | int = 0.9
+    audio_dropout: float | int = 0.0
+    fns1_weight: float | int = 100.0
+    tns_weight: float | int = 100.0
+    fns2_weight: float | int = 100.0
+    foreground_threshold: float = 0.6
+    audio_features: dict | None = None
+    image_size: int = 224
+
+    def __post_init__(self, **kwargs):
+        if self.audio_features is None:
+            self.audio_features = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 128, "max_length": 1024}
+        kind = self.audio_features.get("type")
+        if kind not in ("fbank", "log_spectrogram"):
+            raise ValueError(f"`audio_features['type']` must be 'fbank' or 'log_spectrogram', got {kind!r}.")
+        super().__post_init__(**kwargs)
+
+
+__all__ = ["AVSSLConfig", "AVSSLLocalizerConfig"]
