@@ -6,7 +6,7 @@ code, so that `save_pretrained` writes an `auto_map` and the model files beside 
 
 from transformers import AutoConfig, AutoModel, AutoModelForVideoClassification, AutoProcessor
 
-from .configuration_avssl import AVSSLConfig
+from .configuration_avssl import AVSSLConfig, AVSSLLocalizerConfig
 from .modeling_avssl import (
     AVSSLForVideoClassification,
     AVSSLModel,
@@ -14,6 +14,7 @@ from .modeling_avssl import (
     AVSSLPreTrainedModel,
     AVSSLVideoClassifierOutput,
 )
+from .modeling_localizer import AVSSLLocalizer, AVSSLLocalizerOutput
 from .processing_avssl import AVSSLProcessor
 
 
@@ -21,6 +22,8 @@ AutoConfig.register(AVSSLConfig.model_type, AVSSLConfig)
 AutoModel.register(AVSSLConfig, AVSSLModel)
 AutoModelForVideoClassification.register(AVSSLConfig, AVSSLForVideoClassification)
 AutoProcessor.register(AVSSLConfig, AVSSLProcessor)
+AutoConfig.register(AVSSLLocalizerConfig.model_type, AVSSLLocalizerConfig)
+AutoModel.register(AVSSLLocalizerConfig, AVSSLLocalizer)
 AVSSLConfig.register_for_auto_class()
 AVSSLModel.register_for_auto_class("AutoModel")
 AVSSLForVideoClassification.register_for_auto_class("AutoModelForVideoClassification")
@@ -29,6 +32,9 @@ AVSSLProcessor.register_for_auto_class()
 __all__ = [
     "AVSSLConfig",
     "AVSSLForVideoClassification",
+    "AVSSLLocalizer",
+    "AVSSLLocalizerConfig",
+    "AVSSLLocalizerOutput",
     "AVSSLModel",
     "AVSSLModelOutput",
     "AVSSLPreTrainedModel",

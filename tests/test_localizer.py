@@ -140,3 +140,14 @@ def test_a_checkpoint_that_needs_unpickling_code_is_refused(tmp_path):
     torch.save({"model": {"imgnet.conv1.weight": torch.zeros(1)}, "args": object()}, tmp_path / "pickled.pth")
     with pytest.raises(ValueError, match="not a weights-only checkpoint"):
         convert(tmp_path / "pickled.pth")
+
+
+def test_the_localizer_saves_and_loads_through_the_auto_classes(tmp_path):
+    from transformers import AutoConfig, AutoModel
+
+    model = tiny_localizer().eval()
+    model.save_pretrained(tmp_path)
+    assert isinstance(AutoConfig.from_pretrained(tmp_path), AVSSLLocalizerConfig)
+    loaded = AutoModel.from_pretrained(tmp_path).eval()
+    frames, spectrogram = torch.randn(2, 3, 64, 64), torch.randn(2, 64, 96)
+    torch.testing.assert_close(loaded(frames, spectrogram).maps, model(frames, spectrogram).maps, rtol=0, atol=0)
