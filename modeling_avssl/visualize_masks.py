@@ -1,0 +1,94 @@
+"""A picture like the paper's Fig. 3: TubeToken and ASL-guided masks of one frame of a clip.
+
+    python -m modeling_avssl.visualize_masks VIDEO --localizer DIR [--out masks.png] [--lam 0.33] [--frame-index 8]
+
+Top row: the frame, the frame under one TubeToken mask, that mask, and the mean of 255 TubeToken masks. Bottom row:
+the localizer's map for the frame and its audio, the frame under one ASL-guided mask, that mask, and the mean of
+255 ASL masks. Masks are drawn on a `grid` x `grid` token grid (14 x 14 for ViT-B/16 at 224).
+"""
+
+import argparse
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.nn import functional as F
+
+from .data import load_clip, log_mel_fbank
+from .data.video_transforms import IMAGENET_MEAN, IMAGENET_STD
+from .mixing import asl_guided_mask, tube_token_mask
+from .modeling_localizer import AVSSLLocalizer
+
+
+def heat(values: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] -> uint8 RGB on a blue-to-red ramp."""
+    v = np.clip(values, 0, 1)[..., None]
+    return (255 * np.concatenate([v, 1 - np.abs(2 * v - 1), 1 - v], axis=-1)).astype(np.uint8)
+
+
+def frame_and_map(video: str, localizer: AVSSLLocalizer, frame_index: int) -> tuple[np.ndarray, np.ndarray]:
+    """The frame (uint8 `(S, S, 3)` at the localizer's size) and its localization map `(7, 7)`."""
+    features = localizer.config.audio_features
+    if features["type"] != "fbank":
+        raise ValueError(f"This picture needs a localizer trained on fbank features, not {features['type']!r}.")
+    # the first of two evenly spaced clips starts at 0 s, so `frame_index` counts from the start of the video
+    clip = load_clip(video, frame_index + 1, clip_index=0, num_clips=2, audio_seconds=features["max_length"] / 100)
+    size = localizer.config.image_size
+    frame = torch.from_numpy(clip.frames[frame_index]).permute(2, 0, 1).float()[None]
+    frame = F.interpolate(frame, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    pixels = (frame / 255 - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    spectrogram = log_mel_fbank(clip.audio, features["sample_rate"], features["num_mel_bins"], features["max_length"])
+    with torch.no_grad():
+        localization = localizer.eval()(pixels, spectrogram.T[None]).maps[0]
+    return frame[0].permute(1, 2, 0).clamp(0, 255).byte().numpy(), localization.numpy()
+
+
+def draw(frame: np.ndarray, localization: np.ndarray, lam: float, grid: int, draws: int = 255, seed: int = 0):
+    """The 2 x 4 panel as a uint8 image."""
+    size = frame.shape[0]
+    token_map = F.interpolate(torch.as_tensor(localization)[None, None], size=(grid, grid), mode="bilinear")[0]
+    lams = torch.full((draws,), lam)
+    generator = torch.Generator().manual_seed(seed)
+    tube = tube_token_mask(draws, 1, grid, grid, lams, generator=generator).view(draws, grid, grid).float()
+    asl = asl_guided_mask(token_map.expand(draws, 1, grid, grid), lams, generator=generator).view(draws, grid, grid)
+
+    def full(mask: torch.Tensor) -> np.ndarray:
+        return F.interpolate(mask.float()[None, None], size=(size, size), mode="nearest")[0, 0].numpy()
+
+    def masked(mask: torch.Tensor) -> np.ndarray:
+        return (frame * full(mask)[..., None]).astype(np.uint8)
+
+    low, high = localization.min(), localization.max()
+    normalised = (localization - low) / (high - low + 1e-12)
+    map_image = heat(
+        F.interpolate(torch.as_tensor(normalised)[None, None], size=(size, size), mode="bilinear")[0, 0].numpy()
+    )
+    top = [frame, masked(tube[0]), heat(full(tube[0])), heat(full(tube.mean(0)))]
+    bottom = [map_image, masked(asl[0]), heat(full(asl[0])), heat(full(asl.float().mean(0)))]
+    gap = np.full((size, 4, 3), 255, np.uint8)
+
+    def row(panels):
+        return np.concatenate([x for panel in panels for x in (panel, gap)][:-1], axis=1)
+
+    return np.concatenate([row(top), np.full((4, row(top).shape[1], 3), 255, np.uint8), row(bottom)], axis=0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m modeling_avssl.visualize_masks", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("video", help="a video file with audio")
+    parser.add_argument("--localizer", required=True, help="AVSSLLocalizer folder or Hub id")
+    parser.add_argument("--out", default="masks.png")
+    parser.add_argument("--lam", type=float, default=1 / 3, help="share of tokens each mask keeps (Beta(5,10) mean)")
+    parser.add_argument("--frame-index", type=int, default=8)
+    parser.add_argument("--grid", type=int, default=14)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    frame, localization = frame_and_map(args.video, AVSSLLocalizer.from_pretrained(args.localizer), args.frame_index)
+    Image.fromarray(draw(frame, localization, args.lam, args.grid, seed=args.seed)).save(args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
