@@ -1,0 +1,91 @@
+"""Self-supervised training of the audio source localizer on unlabeled clips, with the transformers Trainer.
+
+No labels are read: each sample is one random frame of a clip and the fbank of the audio around it. The loss is
+EZ-VSL's contrastive loss for the first `fnac_warmup_steps`, then with FNAC's weighted terms (as FNAC trains).
+"""
+
+import os
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from torch.utils.data import Dataset
+from transformers import Trainer, TrainingArguments
+
+from .configuration_avssl import AVSSLLocalizerConfig
+from .data import load_clip, log_mel_fbank
+from .data.video_transforms import IMAGENET_MEAN, IMAGENET_STD
+from .modeling_localizer import AVSSLLocalizer
+
+
+class LocalizerClips(Dataset):
+    """`{"pixel_values": (3, S, S), "spectrogram": (1, mel, time)}` from video files: in training a random clip
+    position and frame, flipped with probability 0.5; otherwise the middle frame of the centre clip. Randomness
+    comes from torch's generator, which the Trainer seeds (per DataLoader worker too)."""
+
+    def __init__(self, files: list[str], config: AVSSLLocalizerConfig, num_frames: int, training: bool):
+        if config.audio_features["type"] != "fbank":
+            raise ValueError("Training from video files uses fbank audio features.")
+        self.files, self.config, self.num_frames, self.training = list(files), config, num_frames, training
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        features = self.config.audio_features
+        clip = load_clip(
+            self.files[index],
+            self.num_frames,
+            audio_seconds=features["max_length"] / 100,
+            sample_rate=features["sample_rate"],
+            training=self.training,
+            rng=np.random.default_rng(int(torch.randint(2**62, ()))),
+        )
+        frame_index = int(torch.randint(self.num_frames, ())) if self.training else self.num_frames // 2
+        pixel_values = frame_pixels(clip.frames[frame_index], self.config.image_size)
+        if self.training and float(torch.rand(())) < 0.5:
+            pixel_values = pixel_values.flip(-1)
+        fbank = log_mel_fbank(clip.audio, features["sample_rate"], features["num_mel_bins"], features["max_length"])
+        return {"pixel_values": pixel_values, "spectrogram": fbank.T.unsqueeze(0)}
+
+
+def frame_pixels(frame: np.ndarray, size: int) -> torch.Tensor:
+    """uint8 `(H, W, 3)` -> normalised float `(3, size, size)` as the localizer takes it."""
+    pixels = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).float()[None] / 255
+    pixels = F.interpolate(pixels, size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
+    return (pixels - torch.tensor(IMAGENET_MEAN).view(3, 1, 1)) / torch.tensor(IMAGENET_STD).view(3, 1, 1)
+
+
+class LocalizerTrainer(Trainer):
+    """Trains with the model's own loss; EZ-VSL's term alone for the first `fnac_warmup_steps` optimizer steps."""
+
+    def __init__(self, *args, fnac_warmup_steps: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fnac_warmup_steps = fnac_warmup_steps
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        outputs = model(**inputs, return_loss=True)
+        warming_up = self.state.global_step < self.fnac_warmup_steps
+        loss = outputs.loss_terms["contrastive"] if warming_up else outputs.loss
+        return (loss, outputs) if return_outputs else loss
+
+
+def train_localizer(
+    files: list[str],
+    output_dir: str | os.PathLike,
+    config: AVSSLLocalizerConfig,
+    num_frames: int,
+    args: TrainingArguments,
+    fnac_warmup_steps: int = 0,
+) -> AVSSLLocalizer:
+    """Trains a fresh localizer on the clips in `files` and saves it to `output_dir` with `save_pretrained`."""
+    model = AVSSLLocalizer(config)
+    trainer = LocalizerTrainer(
+        model=model,
+        args=args,
+        train_dataset=LocalizerClips(files, config, num_frames, training=True),
+        fnac_warmup_steps=fnac_warmup_steps,
+    )
+    trainer.train()
+    model.save_pretrained(output_dir)
+    return model.eval()
