@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=1200)
     parser.add_argument("--test", type=int, default=600)
     parser.add_argument("--epochs", type=float, default=6)
-    parser.add_argument("--image-size", type=int, default=128, help="frames are upsampled to this (4x4 maps at 128)")
+    parser.add_argument("--image-size", type=int, default=112, help="frames are upsampled to this (4x4 maps at 112)")
     parser.add_argument("--out", default="outputs/localizer_avsynth")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
