@@ -37,11 +37,21 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=6)
     parser.add_argument("--image-size", type=int, default=112, help="frames are upsampled to this (4x4 maps at 112)")
     parser.add_argument("--out", default="outputs/localizer_avsynth")
+    parser.add_argument("--visual-dropout", type=float, default=0.9, help="FNAC's 0.9 assumes an ImageNet backbone")
+    parser.add_argument("--fnac-weight", type=float, default=100.0, help="weight of each FNAC term; 0 = EZ-VSL")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     spec = AVSynthSpec()
     features = {"type": "fbank", "sample_rate": spec.sample_rate, "num_mel_bins": 64, "max_length": 200}
-    config = AVSSLLocalizerConfig(embed_dim=128, image_size=args.image_size, audio_features=features)
+    config = AVSSLLocalizerConfig(
+        embed_dim=128,
+        image_size=args.image_size,
+        audio_features=features,
+        visual_dropout=args.visual_dropout,
+        fns1_weight=args.fnac_weight,
+        tns_weight=args.fnac_weight,
+        fns2_weight=args.fnac_weight,
+    )
 
     with tempfile.TemporaryDirectory() as data:
         start = time.perf_counter()
