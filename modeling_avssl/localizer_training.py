@@ -13,7 +13,7 @@ from torch.utils.data import Dataset
 from transformers import Trainer, TrainingArguments
 
 from .configuration_avssl import AVSSLLocalizerConfig
-from .data import load_clip, log_mel_fbank
+from .data import Clip, load_clip, log_mel_fbank
 from .data.video_transforms import IMAGENET_MEAN, IMAGENET_STD
 from .modeling_localizer import AVSSLLocalizer
 
@@ -42,18 +42,22 @@ class LocalizerClips(Dataset):
             rng=np.random.default_rng(int(torch.randint(2**62, ()))),
         )
         frame_index = int(torch.randint(self.num_frames, ())) if self.training else self.num_frames // 2
-        pixel_values = frame_pixels(clip.frames[frame_index], self.config.image_size)
+        inputs = localizer_inputs(clip, frame_index, self.config)
         if self.training and float(torch.rand(())) < 0.5:
-            pixel_values = pixel_values.flip(-1)
-        fbank = log_mel_fbank(clip.audio, features["sample_rate"], features["num_mel_bins"], features["max_length"])
-        return {"pixel_values": pixel_values, "spectrogram": fbank.T.unsqueeze(0)}
+            inputs["pixel_values"] = inputs["pixel_values"].flip(-1)
+        return inputs
 
 
-def frame_pixels(frame: np.ndarray, size: int) -> torch.Tensor:
-    """uint8 `(H, W, 3)` -> normalised float `(3, size, size)` as the localizer takes it."""
-    pixels = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1).float()[None] / 255
-    pixels = F.interpolate(pixels, size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
-    return (pixels - torch.tensor(IMAGENET_MEAN).view(3, 1, 1)) / torch.tensor(IMAGENET_STD).view(3, 1, 1)
+def localizer_inputs(clip: Clip, frame_index: int, config: AVSSLLocalizerConfig) -> dict[str, torch.Tensor]:
+    """One frame of a decoded clip, normalised and resized to `(3, S, S)`, and the clip's fbank `(1, mel, time)`,
+    as a localizer with fbank audio features takes them."""
+    frame = torch.from_numpy(np.ascontiguousarray(clip.frames[frame_index])).permute(2, 0, 1).float()[None] / 255
+    size = (config.image_size, config.image_size)
+    frame = F.interpolate(frame, size=size, mode="bilinear", antialias=True, align_corners=False)[0]
+    pixel_values = (frame - torch.tensor(IMAGENET_MEAN).view(3, 1, 1)) / torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    features = config.audio_features
+    fbank = log_mel_fbank(clip.audio, features["sample_rate"], features["num_mel_bins"], features["max_length"])
+    return {"pixel_values": pixel_values, "spectrogram": fbank.T.unsqueeze(0)}
 
 
 class LocalizerTrainer(Trainer):

@@ -14,8 +14,8 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
-from .data import load_clip, log_mel_fbank
-from .data.video_transforms import IMAGENET_MEAN, IMAGENET_STD
+from .data import load_clip
+from .localizer_training import localizer_inputs
 from .mixing import asl_guided_mask, tube_token_mask
 from .modeling_localizer import AVSSLLocalizer
 
@@ -27,20 +27,18 @@ def heat(values: np.ndarray) -> np.ndarray:
 
 
 def frame_and_map(video: str, localizer: AVSSLLocalizer, frame_index: int) -> tuple[np.ndarray, np.ndarray]:
-    """The frame (uint8 `(S, S, 3)` at the localizer's size) and its localization map `(7, 7)`."""
+    """The frame (uint8 `(S, S, 3)` at the localizer's size) and its localization map `(h, w)`."""
     features = localizer.config.audio_features
     if features["type"] != "fbank":
         raise ValueError(f"This picture needs a localizer trained on fbank features, not {features['type']!r}.")
     # the first of two evenly spaced clips starts at 0 s, so `frame_index` counts from the start of the video
     clip = load_clip(video, frame_index + 1, clip_index=0, num_clips=2, audio_seconds=features["max_length"] / 100)
-    size = localizer.config.image_size
-    frame = torch.from_numpy(clip.frames[frame_index]).permute(2, 0, 1).float()[None]
-    frame = F.interpolate(frame, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    pixels = (frame / 255 - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    spectrogram = log_mel_fbank(clip.audio, features["sample_rate"], features["num_mel_bins"], features["max_length"])
+    inputs = localizer_inputs(clip, frame_index, localizer.config)
     with torch.no_grad():
-        localization = localizer.eval()(pixels, spectrogram.T[None]).maps[0]
-    return frame[0].permute(1, 2, 0).clamp(0, 255).byte().numpy(), localization.numpy()
+        localization = localizer.eval()(inputs["pixel_values"][None], inputs["spectrogram"][None]).maps[0]
+    size = localizer.config.image_size
+    frame = Image.fromarray(clip.frames[frame_index]).resize((size, size), Image.BILINEAR)
+    return np.asarray(frame), localization.numpy()
 
 
 def draw(frame: np.ndarray, localization: np.ndarray, lam: float, grid: int, draws: int = 255, seed: int = 0):
