@@ -39,46 +39,36 @@ def load_split(folder: str, records: list[dict], classes: list[str]) -> dict[str
     return {"video": torch.stack(videos), "audio": torch.stack(audios), "label": torch.tensor(labels)}
 
 
+def conv_encoder(dims: int, layers: list[tuple[int, int, int, int | tuple[int, ...]]]) -> nn.Sequential:
+    """Convolution, batch norm and ReLU per `(in, out, kernel, stride)` layer in `dims` (2 or 3) dimensions, then
+    global average pooling."""
+    conv, norm, pool = (
+        (nn.Conv2d, nn.BatchNorm2d, nn.AdaptiveAvgPool2d)
+        if dims == 2
+        else (nn.Conv3d, nn.BatchNorm3d, nn.AdaptiveAvgPool3d)
+    )
+    blocks = []
+    for channels_in, channels_out, kernel, stride in layers:
+        blocks += [
+            conv(channels_in, channels_out, kernel, stride=stride, padding=kernel // 2),
+            norm(channels_out),
+            nn.ReLU(),
+        ]
+    return nn.Sequential(*blocks, pool(1), nn.Flatten())
+
+
 class Probe(nn.Module):
     def __init__(self, num_classes: int, use_video: bool, use_audio: bool, width: int = 48):
         super().__init__()
-        self.video = (
-            nn.Sequential(
-                nn.Conv3d(4, width, 3, padding=1),
-                nn.BatchNorm3d(width),
-                nn.ReLU(),
-                nn.Conv3d(width, width, 3, stride=(1, 2, 2), padding=1),
-                nn.BatchNorm3d(width),
-                nn.ReLU(),
-                nn.Conv3d(width, 2 * width, 3, stride=2, padding=1),
-                nn.BatchNorm3d(2 * width),
-                nn.ReLU(),
-                nn.Conv3d(2 * width, 2 * width, 3, stride=2, padding=1),
-                nn.BatchNorm3d(2 * width),
-                nn.ReLU(),
-                nn.AdaptiveAvgPool3d(1),
-                nn.Flatten(),
-            )
-            if use_video
-            else None
-        )
-        self.audio = (
-            nn.Sequential(
-                nn.Conv2d(1, width, 5, stride=2, padding=2),
-                nn.BatchNorm2d(width),
-                nn.ReLU(),
-                nn.Conv2d(width, 2 * width, 3, stride=2, padding=1),
-                nn.BatchNorm2d(2 * width),
-                nn.ReLU(),
-                nn.Conv2d(2 * width, 2 * width, 3, stride=2, padding=1),
-                nn.BatchNorm2d(2 * width),
-                nn.ReLU(),
-                nn.AdaptiveAvgPool2d(1),
-                nn.Flatten(),
-            )
-            if use_audio
-            else None
-        )
+        video_layers = [
+            (4, width, 3, 1),
+            (width, width, 3, (1, 2, 2)),
+            (width, 2 * width, 3, 2),
+            (2 * width, 2 * width, 3, 2),
+        ]
+        audio_layers = [(1, width, 5, 2), (width, 2 * width, 3, 2), (2 * width, 2 * width, 3, 2)]
+        self.video = conv_encoder(3, video_layers) if use_video else None
+        self.audio = conv_encoder(2, audio_layers) if use_audio else None
         features = 2 * width * (int(use_video) + int(use_audio))
         self.head = nn.Sequential(nn.Linear(features, 128), nn.ReLU(), nn.Linear(128, num_classes))
 

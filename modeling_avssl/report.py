@@ -6,7 +6,7 @@ Nothing is computed: the model and its inputs live on the meta device and `torch
 FLOPs of every matmul and convolution from their shapes (2 FLOPs per multiply-add; the paper's tools count
 multiply-adds, so both are printed). One training iteration follows DESIGN.md section 4 with B_l labeled and
 B_u = 5 * B_l unlabeled clips: the student on the labeled, strong and mixed clips, the EMA teacher on the weak
-clips, and, for ASL mixup, the frozen localizer on every frame and the audio of the strong clips.
+clips, and, for ASL mixup, the frozen `AVSSLLocalizer` on every frame and the audio of the strong clips.
 """
 
 import argparse
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
-from torchvision.models import resnet18
 
-from .configuration_avssl import AVSSLConfig
+from .configuration_avssl import AVSSLConfig, AVSSLLocalizerConfig
 from .modeling_avssl import AVSSLForVideoClassification
+from .modeling_localizer import AVSSLLocalizer
 
 
 @dataclass
@@ -40,30 +40,11 @@ def count_flops(module: nn.Module, *args, **kwargs) -> int:
     return counter.get_total_flops()
 
 
-class _LocalizerFLOPs(nn.Module):
-    """The FNAC / EZ-VSL localizer's layout for counting: a ResNet-18 trunk on frames (7x7x512 at 224) with a 1x1
-    projection, and a one-channel ResNet-18 on the spectrogram with global max pooling and a linear projection."""
-
-    def __init__(self):
-        super().__init__()
-        visual = resnet18()
-        self.visual = nn.Sequential(*list(visual.children())[:-2], nn.Conv2d(512, 512, 1))
-        audio = resnet18()
-        audio.conv1 = nn.Conv2d(1, 64, 7, stride=2, padding=3, bias=False)
-        self.audio = nn.Sequential(
-            *list(audio.children())[:-2], nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(512, 512)
-        )
-
-    def forward(self, frames: torch.Tensor, spectrogram: torch.Tensor) -> None:
-        self.visual(frames)
-        self.audio(spectrogram)
-
-
 def measure(config: AVSSLConfig, labeled_batch: int = 1, unlabeled_ratio: int = 5) -> Figures:
     """Counts the figures of `config` with meta tensors; B_u = `unlabeled_ratio` * B_l."""
     with torch.device("meta"):
         model = AVSSLForVideoClassification(config)
-        localizer = _LocalizerFLOPs()
+        localizer = AVSSLLocalizer(AVSSLLocalizerConfig(image_size=config.video_input_shape[-1]))
     model.config._attn_implementation = "eager"
 
     def clip_inputs(batch: int) -> dict:
@@ -88,14 +69,12 @@ def measure(config: AVSSLConfig, labeled_batch: int = 1, unlabeled_ratio: int = 
         + forward_flops(unlabeled_batch)  # student, unlabeled strong view
         + forward_flops(unlabeled_batch, mixed=True)  # student, mixed clips
     )
-    frames, channels, height, width = config.video_input_shape
     audio = config.audio_config
-    spectrogram = (
-        torch.empty(unlabeled_batch, 1, audio.max_length, audio.num_mel_bins, device="meta") if audio else None
-    )
     localizer_flops = (
         count_flops(
-            localizer, torch.empty(unlabeled_batch * frames, channels, height, width, device="meta"), spectrogram
+            localizer,
+            torch.empty(unlabeled_batch, *config.video_input_shape, device="meta"),
+            torch.empty(unlabeled_batch, 1, audio.num_mel_bins, audio.max_length, device="meta"),
         )
         if audio
         else 0
