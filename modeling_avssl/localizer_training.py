@@ -11,10 +11,10 @@ import torch
 from torch.nn import functional as F
 from torch.utils.data import Dataset
 from transformers import Trainer, TrainingArguments
+from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from .configuration_avssl import AVSSLLocalizerConfig
 from .data import Clip, load_clip, log_mel_fbank
-from .data.video_transforms import IMAGENET_MEAN, IMAGENET_STD
 from .modeling_localizer import AVSSLLocalizer
 
 
@@ -54,7 +54,8 @@ def localizer_inputs(clip: Clip, frame_index: int, config: AVSSLLocalizerConfig)
     frame = torch.from_numpy(np.ascontiguousarray(clip.frames[frame_index])).permute(2, 0, 1).float()[None] / 255
     size = (config.image_size, config.image_size)
     frame = F.interpolate(frame, size=size, mode="bilinear", antialias=True, align_corners=False)[0]
-    pixel_values = (frame - torch.tensor(IMAGENET_MEAN).view(3, 1, 1)) / torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    mean, std = torch.tensor(IMAGENET_DEFAULT_MEAN).view(3, 1, 1), torch.tensor(IMAGENET_DEFAULT_STD).view(3, 1, 1)
+    pixel_values = (frame - mean) / std
     features = config.audio_features
     fbank = log_mel_fbank(clip.audio, features["sample_rate"], features["num_mel_bins"], features["max_length"])
     return {"pixel_values": pixel_values, "spectrogram": fbank.T.unsqueeze(0)}

@@ -3,10 +3,7 @@
 import numpy as np
 import torch
 from transformers import ASTFeatureExtractor, BatchFeature, ProcessorMixin, VideoMAEVideoProcessor
-
-
-IMAGENET_DEFAULT_MEAN = [0.485, 0.456, 0.406]
-IMAGENET_DEFAULT_STD = [0.229, 0.224, 0.225]
+from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 
 class AVSSLProcessor(ProcessorMixin):

@@ -16,7 +16,7 @@ from torch.nn import functional as F
 
 from .data import load_clip
 from .localizer_training import localizer_inputs
-from .mixing import asl_guided_mask, tube_token_mask
+from .mixing import asl_guided_mask, maps_to_token_grid, tube_token_mask
 from .modeling_localizer import AVSSLLocalizer
 
 
@@ -41,10 +41,12 @@ def frame_and_map(video: str, localizer: AVSSLLocalizer, frame_index: int) -> tu
     return np.asarray(frame), localization.numpy()
 
 
-def draw(frame: np.ndarray, localization: np.ndarray, lam: float, grid: int, draws: int = 255, seed: int = 0):
-    """The 2 x 4 panel as a uint8 image."""
+def draw(
+    frame: np.ndarray, localization: np.ndarray, lam: float, grid: int, draws: int = 255, seed: int = 0
+) -> np.ndarray:
+    """The 2 x 4 panel as a uint8 image; `frame` is uint8 `(S, S, 3)`, `localization` a `(h, w)` map."""
     size = frame.shape[0]
-    token_map = F.interpolate(torch.as_tensor(localization)[None, None], size=(grid, grid), mode="bilinear")[0]
+    token_map = maps_to_token_grid(torch.as_tensor(localization)[None, None], tubelet=1, grid=(grid, grid))[0]
     lams = torch.full((draws,), lam)
     generator = torch.Generator().manual_seed(seed)
     tube = tube_token_mask(draws, 1, grid, grid, lams, generator=generator).view(draws, grid, grid).float()

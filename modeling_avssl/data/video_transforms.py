@@ -8,10 +8,7 @@ import numpy as np
 import torch
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
-
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 
 def frames_to_video(frames: np.ndarray) -> torch.Tensor:
@@ -44,8 +41,8 @@ class VideoAugmentation:
     def __init__(
         self,
         crop_size: int = 224,
-        image_mean: tuple[float, ...] = IMAGENET_MEAN,
-        image_std: tuple[float, ...] = IMAGENET_STD,
+        image_mean: tuple[float, ...] = tuple(IMAGENET_DEFAULT_MEAN),
+        image_std: tuple[float, ...] = tuple(IMAGENET_DEFAULT_STD),
         jitter: tuple[float, float] = (8 / 7, 10 / 7),
         flip_prob: float = 0.5,
         randaugment_num_ops: int = 2,
