@@ -10,6 +10,7 @@ clips, and, for ASL mixup, the frozen `AVSSLLocalizer` on every frame and the au
 """
 
 import argparse
+import time
 from dataclasses import dataclass
 
 import torch
@@ -111,8 +112,6 @@ def format_report(config: AVSSLConfig, figures: Figures, labeled_batch: int, unl
 
 def run_forward(config: AVSSLConfig) -> str:
     """One real forward pass of the randomly initialised model on a random clip; returns a summary line."""
-    import time
-
     model = AVSSLForVideoClassification(config).eval()
     inputs = {"pixel_values": torch.randn(1, *config.video_input_shape)}
     if config.is_audio_visual:
