@@ -45,6 +45,56 @@ class Clip:
     has_audio: bool
 
 
+@dataclass
+class MediaInfo:
+    """What a container holds, from its headers and its first video frame.
+
+    Attributes:
+        has_audio: whether it has an audio stream.
+        duration: seconds of video, as the container states it (0 when it does not).
+        fps: frame rate of the video stream.
+        width, height: frame size in pixels.
+    """
+
+    has_audio: bool
+    duration: float
+    fps: float
+    width: int
+    height: int
+
+
+def probe(source: str | os.PathLike | bytes) -> MediaInfo:
+    """Reads a container's streams and decodes its first video frame; raises `DecodeError` when it cannot (unreadable,
+    truncated, no video)."""
+    name = describe(source)
+    try:
+        with _open(source) as container:
+            if not container.streams.video:
+                raise DecodeError(name, "no video stream")
+            video = container.streams.video[0]
+            if next(container.decode(video), None) is None:
+                raise DecodeError(name, "no decodable video frames (empty or truncated)")
+            return MediaInfo(
+                has_audio=bool(container.streams.audio),
+                duration=_video_duration(container, video),
+                fps=_frame_rate(video),
+                width=video.codec_context.width,
+                height=video.codec_context.height,
+            )
+    except (av.error.FFmpegError, OSError) as error:
+        raise DecodeError(name, f"not a readable media container ({error})") from error
+
+
+def _open(source: str | os.PathLike | bytes) -> av.container.InputContainer:
+    file = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
+    return av.open(file, metadata_errors="ignore")
+
+
+def _frame_rate(stream: av.video.stream.VideoStream) -> float:
+    rate = stream.average_rate or stream.guessed_rate
+    return float(rate) if rate else 25.0
+
+
 def describe(source: str | os.PathLike | bytes) -> str:
     """How a source is named in messages: its path, or the size of an in-memory container."""
     return f"<{len(source)} bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
@@ -171,9 +221,8 @@ def load_clip(
     """
     name = describe(source)
     rng = rng if rng is not None else np.random.default_rng()
-    file = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
     try:
-        container = av.open(file, metadata_errors="ignore")
+        container = _open(source)
     except (av.error.FFmpegError, OSError) as error:
         raise DecodeError(name, f"not a readable media container ({error})") from error
     with container:
@@ -183,8 +232,7 @@ def load_clip(
         audio = container.streams.audio[0] if container.streams.audio else None
         if audio is None and require_audio:
             raise DecodeError(name, "no audio stream")
-        rate = video.average_rate or video.guessed_rate
-        fps = float(rate) if rate else 25.0
+        fps = _frame_rate(video)
         duration = _video_duration(container, video)
         span = num_frames * frame_stride / fps
         start = clip_start(duration, span, training=training, clip_index=clip_index, num_clips=num_clips, rng=rng)

@@ -1,0 +1,344 @@
+"""Where clips come from: a local videofolder, UCF-101 as UCF-51, VGGSound, Kinetics-400 and webdataset shards.
+
+Every source gives one split as a `VideoSource` whose `dataset` has the rows `{"index", "label", "video"}`: `index` is
+stable across runs and processes (FlexMatch keeps its per-sample record by it), `label` is -1 where unknown, and
+`video` is a path or, for streamed shards, the container's bytes; nothing is decoded here. Samples a source leaves out
+(missing files, videos without audio, classes without audio) are counted in `dropped` and logged.
+"""
+
+import csv
+import glob
+import hashlib
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+import datasets
+
+from .decoding import DecodeError, MediaInfo, probe
+
+
+logger = logging.getLogger(__name__)
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
+
+
+@dataclass
+class VideoSource:
+    """One split of a data set.
+
+    Attributes:
+        dataset: rows `{"index": int, "label": int, "video": str | bytes}`; a `datasets.Dataset` of paths, or a
+            streaming `datasets.IterableDataset` of container bytes.
+        classes: the label names, `classes[label]`.
+        dropped: how many samples were left out, by reason.
+    """
+
+    dataset: datasets.Dataset | datasets.IterableDataset
+    classes: list[str]
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def streaming(self) -> bool:
+        return isinstance(self.dataset, datasets.IterableDataset)
+
+
+def _source(
+    name: str, videos: Sequence[str], labels: Sequence[int], classes: Sequence[str], dropped: Mapping[str, int]
+) -> VideoSource:
+    """A map-style source whose indices are the positions of `videos`."""
+    features = datasets.Features(
+        {
+            "index": datasets.Value("int64"),
+            "label": datasets.ClassLabel(names=list(classes)),
+            "video": datasets.Value("string"),
+        }
+    )
+    rows = {"index": list(range(len(videos))), "label": list(labels), "video": list(videos)}
+    dropped = {reason: count for reason, count in dropped.items() if count}
+    if dropped:
+        logger.warning("%s: left out %s", name, ", ".join(f"{count} ({reason})" for reason, count in dropped.items()))
+    return VideoSource(datasets.Dataset.from_dict(rows, features=features), list(classes), dropped)
+
+
+def _videos_in(folder: str) -> list[str]:
+    return sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.lower().endswith(VIDEO_EXTENSIONS))
+
+
+def video_folder(root: str | os.PathLike, split: str | None = None) -> VideoSource:
+    """`<root>/<split>/<class>/*.mp4` (or `<root>/<class>/*.mp4` without a split); classes in sorted order."""
+    folder = os.path.join(root, split) if split else os.fspath(root)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"No such videofolder split: {folder}")
+    classes = sorted(name for name in os.listdir(folder) if os.path.isdir(os.path.join(folder, name)))
+    if not classes:
+        raise ValueError(f"{folder} holds no class folders (expected <class>/<video> inside it).")
+    videos, labels = [], []
+    for label, name in enumerate(classes):
+        found = _videos_in(os.path.join(folder, name))
+        videos += found
+        labels += [label] * len(found)
+    return _source(folder, videos, labels, classes, {})
+
+
+def probe_files(
+    files: Iterable[str], cache_file: str | os.PathLike | None = None, num_workers: int = 8
+) -> dict[str, MediaInfo | str]:
+    """`probe` of each file (or the reason it cannot be read), from `cache_file` where the file's size and time are
+    unchanged; new results are written back to it."""
+    files = list(files)
+    cache = {}
+    if cache_file is not None and os.path.exists(cache_file):
+        with open(cache_file) as handle:
+            cache = json.load(handle)
+
+    def stamp(path: str) -> list[float]:
+        status = os.stat(path)
+        return [status.st_size, status.st_mtime_ns]
+
+    def run(path: str) -> dict:
+        try:
+            return {"stamp": stamp(path), "info": asdict(probe(path))}
+        except DecodeError as error:
+            return {"stamp": stamp(path), "error": error.cause}
+
+    stale = [path for path in files if path not in cache or cache[path]["stamp"] != stamp(path)]
+    if stale:
+        logger.info("probing %d files%s", len(stale), f" (cache: {cache_file})" if cache_file else "")
+        with ThreadPoolExecutor(num_workers) as pool:
+            cache.update(zip(stale, pool.map(run, stale)))
+        if cache_file is not None:
+            os.makedirs(os.path.dirname(os.path.abspath(cache_file)), exist_ok=True)
+            with open(f"{cache_file}.partial", "w") as handle:
+                json.dump(cache, handle)
+            os.replace(f"{cache_file}.partial", cache_file)
+    return {
+        path: MediaInfo(**cache[path]["info"]) if "info" in cache[path] else cache[path]["error"] for path in files
+    }
+
+
+def default_probe_cache(root: str | os.PathLike) -> str:
+    """Where probes of the videos under `root` are cached: the datasets cache, keyed by the folder's absolute path."""
+    key = hashlib.sha1(os.path.abspath(root).encode()).hexdigest()[:16]
+    return os.path.join(datasets.config.HF_DATASETS_CACHE, "avssl", f"probe-{key}.json")
+
+
+def _keep_with_audio(
+    videos: list[str], labels: list[int], probes: Mapping[str, MediaInfo | str], dropped: Counter
+) -> tuple[list[str], list[int]]:
+    """The videos with an audio stream; the others are counted in `dropped` by reason."""
+    kept_videos, kept_labels = [], []
+    for video, label in zip(videos, labels):
+        info = probes[video]
+        if isinstance(info, str):
+            dropped[f"unreadable: {info}"] += 1
+        elif not info.has_audio:
+            dropped["no audio stream"] += 1
+        else:
+            kept_videos.append(video)
+            kept_labels.append(label)
+    return kept_videos, kept_labels
+
+
+def ucf101(
+    root: str | os.PathLike,
+    split: str = "train",
+    fold: int = 1,
+    *,
+    lists_dir: str | os.PathLike | None = None,
+    require_audio: bool = True,
+    probe_cache: str | os.PathLike | None = None,
+) -> VideoSource:
+    """UCF-101 in its own layout, `<root>/<ClassName>/v_*.avi` and the split lists `trainlist0N.txt` /
+    `testlist0N.txt` (in `lists_dir`, `<root>` or `<root>/ucfTrainTestlist`).
+
+    With `require_audio` this is UCF-51: only the classes whose videos carry an audio stream (the majority of them,
+    over both lists of the fold) are kept and renumbered in sorted order, and the few silent videos of those classes
+    are dropped. Which files have audio is decided by probing them once; the result is cached in `probe_cache`.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"UCF-101 splits are 'train' and 'test', got {split!r}.")
+    candidates = [lists_dir] if lists_dir else [root, os.path.join(root, "ucfTrainTestlist")]
+    lists = {}
+    for name in ("train", "test"):
+        paths = [os.path.join(folder, f"{name}list0{fold}.txt") for folder in candidates]
+        found = next((path for path in paths if os.path.exists(path)), None)
+        if found is None:
+            raise FileNotFoundError(
+                f"No UCF-101 split list {name}list0{fold}.txt in {', '.join(map(str, candidates))}"
+            )
+        with open(found) as handle:
+            lists[name] = [line.split()[0] for line in handle if line.strip()]
+    classes = sorted({entry.split("/")[0] for entries in lists.values() for entry in entries})
+    dropped = Counter()
+    files = {name: [os.path.join(root, entry) for entry in entries] for name, entries in lists.items()}
+    present = {name: [path for path in paths if os.path.exists(path)] for name, paths in files.items()}
+    dropped["missing file"] = len(files[split]) - len(present[split])
+    labels = [classes.index(os.path.basename(os.path.dirname(path))) for path in present[split]]
+    videos = present[split]
+    if require_audio:
+        probes = probe_files(present["train"] + present["test"], probe_cache or default_probe_cache(root))
+        with_audio, total = Counter(), Counter()
+        for path in probes:
+            name = os.path.basename(os.path.dirname(path))
+            total[name] += 1
+            with_audio[name] += not isinstance(probes[path], str) and probes[path].has_audio
+        audible = [name for name in classes if with_audio[name] * 2 > total[name]]
+        silent_class = [classes[label] not in audible for label in labels]
+        dropped["class without audio"] = sum(silent_class)
+        kept = [(video, label) for video, label, silent in zip(videos, labels, silent_class) if not silent]
+        videos = [video for video, _ in kept]
+        labels = [audible.index(classes[label]) for _, label in kept]
+        videos, labels = _keep_with_audio(videos, labels, probes, dropped)
+        logger.info("UCF-51 rule: %d of %d classes have audio", len(audible), len(classes))
+        classes = audible
+    return _source(f"UCF-101 {split} fold {fold}", videos, labels, classes, dropped)
+
+
+def _read_rows(csv_file: str | os.PathLike, columns: int) -> list[list[str]]:
+    """The rows of a CSV file, without a header line if it has one (one whose fields are all names)."""
+    with open(csv_file, newline="") as handle:
+        rows = [row for row in csv.reader(handle) if row]
+    short = [i for i, row in enumerate(rows) if len(row) < columns]
+    if short:
+        raise ValueError(f"{csv_file}: line {short[0] + 1} has fewer than {columns} fields: {rows[short[0]]}")
+    return rows[1:] if rows and not any(value.strip().lstrip("-").isdigit() for value in rows[0]) else rows
+
+
+def vggsound(
+    csv_file: str | os.PathLike,
+    video_dir: str | os.PathLike,
+    split: str = "train",
+    *,
+    filename: str = "{youtube_id}_{start_s:06d}.mp4",
+) -> VideoSource:
+    """VGGSound: `vggsound.csv` rows `youtube_id,start_s,label,split` and a folder of clips named by `filename`.
+
+    Classes are the sorted labels of the whole CSV, so every split numbers them alike. Rows whose file is missing (a
+    good share of any VGGSound download) are counted and skipped.
+    """
+    rows = _read_rows(csv_file, 4)
+    classes = sorted({row[2] for row in rows})
+    videos, labels, dropped = [], [], Counter()
+    for youtube_id, start_s, label, row_split, *_ in rows:
+        if row_split.strip() != split:
+            continue
+        path = os.path.join(video_dir, filename.format(youtube_id=youtube_id, start_s=int(start_s)))
+        if os.path.exists(path):
+            videos.append(path)
+            labels.append(classes.index(label))
+        else:
+            dropped["missing file"] += 1
+    if not videos and not dropped:
+        raise ValueError(f"{csv_file} has no rows of split {split!r}.")
+    return _source(f"VGGSound {split}", videos, labels, classes, dropped)
+
+
+def kinetics400(
+    root: str | os.PathLike,
+    split: str = "train",
+    *,
+    annotations: str | os.PathLike | None = None,
+    require_audio: bool = True,
+    probe_cache: str | os.PathLike | None = None,
+) -> VideoSource:
+    """Kinetics-400 as class folders `<root>/<split>/<class>/*.mp4`, or as tar shards `<root>/<split>/*.tar` of clips
+    named `<youtube_id>_<start:06d>_<end:06d>.mp4` labelled by the official `annotations` CSV
+    (`label,youtube_id,time_start,time_end,split`; by default `<root>/annotations/<split>.csv`).
+
+    With `require_audio` clips without an audio stream are dropped and counted: probed up front (and cached) in
+    folders; in shards, which stream, when they are decoded (`load_clip(require_audio=True)`).
+    """
+    folder = os.path.join(root, split)
+    tars = sorted(glob.glob(os.path.join(folder, "*.tar")))
+    if not tars:
+        source = video_folder(root, split)
+        if not require_audio:
+            return source
+        rows = source.dataset
+        probes = probe_files(rows["video"], probe_cache or default_probe_cache(root))
+        dropped = Counter()
+        videos, labels = _keep_with_audio(rows["video"], rows["label"], probes, dropped)
+        return _source(f"Kinetics-400 {split}", videos, labels, source.classes, dropped)
+    rows = _read_rows(annotations or os.path.join(root, "annotations", f"{split}.csv"), 4)
+    classes = sorted({row[0] for row in rows})
+    keys = {f"{row[1]}_{int(float(row[2])):06d}_{int(float(row[3])):06d}": i for i, row in enumerate(rows)}
+    labels = {key: classes.index(rows[i][0]) for key, i in keys.items()}
+    return _stream(
+        {"train": tars},
+        lambda sample: (keys.get(sample["__key__"]), labels.get(sample["__key__"], -1), sample["mp4"]),
+        classes,
+    )
+
+
+def webdataset(
+    data: str | Sequence[str],
+    split: str = "train",
+    *,
+    classes: Sequence[str] | None = None,
+    video_column: str = "mp4",
+    label_column: str = "cls",
+    label_key: str = "label",
+    index_key: str | None = None,
+) -> VideoSource:
+    """Webdataset tar shards, streamed through `datasets` with decoding off: local paths or globs, or a Hub dataset id.
+
+    Each sample's video is the `video_column` member; its label the `label_column` member, an integer (`.cls`) or,
+    for a `.json` member, its `label_key` field (an integer or a class name). Its index is the json's `index_key`
+    field, or else the sample key read as an integer (as `python -m modeling_avssl.data prepare reshard` writes
+    them). `classes` defaults to the `classes.json` lying beside local shards.
+    """
+    paths = [data] if isinstance(data, str) else list(data)
+    local = [found for path in paths for found in sorted(glob.glob(path))]
+    if classes is None:
+        beside = os.path.join(os.path.dirname(local[0]), "classes.json") if local else None
+        if beside is None or not os.path.exists(beside):
+            raise ValueError(f"Pass `classes` for {data}: no classes.json lies beside its shards.")
+        with open(beside) as handle:
+            classes = json.load(handle)
+    classes = list(classes)
+
+    def label_of(sample: dict) -> int:
+        value = sample[label_column]
+        if isinstance(value, dict):
+            value = value[label_key]
+        return classes.index(value) if isinstance(value, str) else int(value)
+
+    def index_of(sample: dict) -> int | None:
+        value = sample["json"].get(index_key) if index_key else sample["__key__"].rsplit("/", 1)[-1]
+        return int(value) if str(value).isdigit() else None
+
+    def row(sample: dict) -> tuple[int | None, int, bytes]:
+        return index_of(sample), label_of(sample), sample[video_column]
+
+    if local:
+        return _stream({split: local}, row, classes)
+    if len(paths) == 1 and not os.path.exists(paths[0]):
+        dataset = datasets.load_dataset(paths[0], split=split, streaming=True)
+        return VideoSource(_rows(dataset.decode(False), row), classes)
+    raise FileNotFoundError(f"No webdataset shards match {data}")
+
+
+def _stream(files: dict[str, list[str]], row: Callable[[dict], tuple], classes: list[str]) -> VideoSource:
+    (split,) = files
+    dataset = datasets.load_dataset("webdataset", data_files=files, split=split, streaming=True).decode(False)
+    return VideoSource(_rows(dataset, row), classes)
+
+
+def _rows(dataset: datasets.IterableDataset, row: Callable[[dict], tuple]) -> datasets.IterableDataset:
+    """`dataset` as `{"index", "label", "video"}` rows; a sample without an integer index is an error naming it."""
+
+    def convert(sample: dict) -> dict:
+        index, label, video = row(sample)
+        if index is None:
+            raise ValueError(
+                f"Sample {sample['__key__']!r} of {sample['__url__']} has no integer index: name a json field with "
+                "`index_key`, or re-shard with `python -m modeling_avssl.data prepare reshard`."
+            )
+        return {"index": index, "label": label, "video": video["bytes"] if isinstance(video, dict) else video}
+
+    return dataset.map(convert, remove_columns=list(dataset.column_names or []))
