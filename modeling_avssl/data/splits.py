@@ -1,0 +1,97 @@
+"""Labeled subsets: exactly k labeled clips per class, chosen from a seed and kept in a JSON manifest.
+
+The unlabeled set is every other sample; its labels stay in the data for diagnostics (pseudo-label accuracy) but the
+training batches hand them over as `hidden_labels`, which no loss reads.
+"""
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass
+class LabeledSplit:
+    """Which samples are labeled.
+
+    Attributes:
+        labeled: sorted dataset indices of the labeled samples.
+        num_samples: size of the data set the split was drawn from.
+        classes: label names of that data set.
+        shots: labeled samples per class (an integer), or the fraction of each class (below 1).
+        seed: the seed the labeled samples were drawn with.
+    """
+
+    labeled: list[int]
+    num_samples: int
+    classes: list[str]
+    shots: float
+    seed: int
+
+    def unlabeled(self) -> list[int]:
+        """The other indices, in order."""
+        return sorted(set(range(self.num_samples)) - set(self.labeled))
+
+    def save(self, path: str | os.PathLike) -> None:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w") as handle:
+            json.dump(asdict(self), handle, indent=1)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "LabeledSplit":
+        with open(path) as handle:
+            return cls(**json.load(handle))
+
+
+def shots_of(shots: float, class_size: int) -> int:
+    """How many of a class's `class_size` samples are labeled: `shots` itself, or that fraction of them (at least
+    one)."""
+    if shots >= 1:
+        if shots != int(shots):
+            raise ValueError(f"shots must be a whole number of samples per class or a fraction below 1, got {shots}")
+        return int(shots)
+    if shots <= 0:
+        raise ValueError(f"shots must be positive, got {shots}")
+    return max(1, round(shots * class_size))
+
+
+def labeled_split(labels: Sequence[int], classes: Sequence[str], shots: float, seed: int) -> LabeledSplit:
+    """Draws the labeled samples: for each class, `shots_of(shots, size)` of its samples (`labels[i]` is sample `i`'s
+    class), without replacement, from a generator seeded by `(seed, class)`, so a class's choice depends on nothing
+    else. A class with too few samples is an error that names it."""
+    labels = np.asarray(labels)
+    labeled = []
+    too_small = []
+    for label, name in enumerate(classes):
+        members = np.flatnonzero(labels == label)
+        wanted = shots_of(shots, len(members))
+        if len(members) < wanted:
+            too_small.append(f"{name!r} has {len(members)}")
+            continue
+        labeled += np.random.default_rng([seed, label]).choice(members, wanted, replace=False).tolist()
+    if too_small:
+        raise ValueError(f"Too few samples for {shots} labeled per class: {', '.join(too_small)}.")
+    return LabeledSplit(sorted(labeled), len(labels), list(classes), shots, seed)
+
+
+def load_or_create_split(
+    path: str | os.PathLike, labels: Sequence[int], classes: Sequence[str], shots: float, seed: int
+) -> LabeledSplit:
+    """The split in the manifest at `path` if there is one (checked against this data set and these settings),
+    else a new one written there."""
+    if not os.path.exists(path):
+        split = labeled_split(labels, classes, shots, seed)
+        split.save(path)
+        return split
+    split = LabeledSplit.load(path)
+    expected = {"num_samples": len(labels), "shots": shots, "seed": seed}
+    different = [
+        f"{key} {getattr(split, key)} != {value}" for key, value in expected.items() if getattr(split, key) != value
+    ]
+    if split.classes != list(classes):
+        different.append("other class names")
+    if different:
+        raise ValueError(f"The split manifest {path} was made for other data or settings: {'; '.join(different)}.")
+    return split
