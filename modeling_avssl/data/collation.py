@@ -1,0 +1,135 @@
+"""Training batches: each sample decoded once into its views, bad files set aside, samples stacked.
+
+A labeled sample becomes its weak view, clean audio features and `labels`; an unlabeled one its weak view and clean
+audio (for the teacher), its strong view and SpecAugmented audio (for the student), and `hidden_labels`, which only
+diagnostics read. A file that cannot be decoded becomes a note in the batch's `bad_files` instead of a sample, so
+the training loop counts it (see `bad_files.BadFileMonitor`) and the run goes on.
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from .audio import log_mel_fbank, spec_augment
+from .decoding import DecodeError, load_clip
+from .sampling import ShardedStream
+from .video_transforms import VideoAugmentation, frames_to_video
+
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ClipTransform:
+    """How a training sample is decoded and augmented.
+
+    Attributes:
+        augmentation: the video views (crop size and normalisation of the model's video processor).
+        num_frames: frames per clip; `frame_stride` source frames apart.
+        sample_rate, num_mel_bins, max_length: the audio features (AST's: 16 kHz, 128 bins, 1024 frames of 10 ms).
+        strong: also make the strong views (unlabeled samples).
+    """
+
+    augmentation: VideoAugmentation
+    num_frames: int = 16
+    frame_stride: int = 4
+    sample_rate: int = 16000
+    num_mel_bins: int = 128
+    max_length: int = 1024
+    strong: bool = False
+
+    @classmethod
+    def from_processor(cls, processor, num_frames: int, frame_stride: int, strong: bool) -> "ClipTransform":
+        """The views an `AVSSLProcessor`'s model takes."""
+        extractor = processor.feature_extractor
+        return cls(
+            VideoAugmentation.from_video_processor(processor.video_processor),
+            num_frames=num_frames,
+            frame_stride=frame_stride,
+            sample_rate=extractor.sampling_rate,
+            num_mel_bins=extractor.num_mel_bins,
+            max_length=extractor.max_length,
+            strong=strong,
+        )
+
+    def __call__(self, video: str | bytes, seed: Sequence[int]) -> dict[str, torch.Tensor]:
+        """The views of one clip, with all randomness drawn from `seed`; raises `DecodeError` for a bad file."""
+        rng = np.random.default_rng(seed)
+        generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        clip = load_clip(
+            video,
+            self.num_frames,
+            frame_stride=self.frame_stride,
+            audio_seconds=self.max_length / 100,
+            sample_rate=self.sample_rate,
+            training=True,
+            rng=rng,
+            require_audio=True,
+        )
+        frames = frames_to_video(clip.frames)
+        features = log_mel_fbank(clip.audio, self.sample_rate, self.num_mel_bins, self.max_length)
+        views = {"pixel_values": self.augmentation.weak(frames, generator), "input_values": features}
+        if self.strong:
+            views["strong_pixel_values"] = self.augmentation.strong(frames, generator)
+            views["strong_input_values"] = spec_augment(features, generator=generator)
+        return views
+
+
+class TrainingClips(Dataset):
+    """Rows `{"index", "label", "video"}` of a source, read as `(row, stream position)` pairs from `ShardedStream`
+    and decoded by `transform`; the label goes out as `labels` or, for unlabeled samples, `hidden_labels`."""
+
+    def __init__(self, rows, transform: ClipTransform, seed: int, label_key: str):
+        self.rows, self.transform, self.seed, self.label_key = rows, transform, seed, label_key
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, item: tuple[int, int]) -> dict:
+        row, position = item
+        sample = self.rows[row]
+        try:
+            views = self.transform(sample["video"], (self.seed, position))
+        except DecodeError as error:
+            return {"bad_file": (error.source, error.cause)}
+        return {"index": sample["index"], self.label_key: sample["label"], **views}
+
+
+def collate(samples: list[dict]) -> dict:
+    """Stacks the decoded samples; `bad_files` lists `(source, cause)` of those that could not be decoded."""
+    good = [sample for sample in samples if "bad_file" not in sample]
+    batch = {"bad_files": [sample["bad_file"] for sample in samples if "bad_file" in sample]}
+    for key in good[0] if good else ():
+        values = [sample[key] for sample in good]
+        batch[key] = torch.stack(values) if isinstance(values[0], torch.Tensor) else torch.tensor(values)
+    return batch
+
+
+def training_loader(
+    rows,
+    transform: ClipTransform,
+    batch_size: int,
+    seed: int,
+    *,
+    labeled: bool,
+    rank: int = 0,
+    world_size: int = 1,
+    start_step: int = 0,
+    num_workers: int = 0,
+) -> DataLoader:
+    """An endless loader of this process's batches of `rows` (a map-style source's dataset, or a subset of it):
+    sharded once over `world_size` processes by `ShardedStream`, starting at `start_step`."""
+    sampler = ShardedStream(len(rows), batch_size, seed, rank, world_size, start_step)
+    return DataLoader(
+        TrainingClips(rows, transform, seed, "labels" if labeled else "hidden_labels"),
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=num_workers,
+        collate_fn=collate,
+        persistent_workers=num_workers > 0,
+        pin_memory=torch.cuda.is_available(),
+    )
