@@ -1,11 +1,16 @@
 """Behaviour of `ShardedStream`: every sample once per epoch over all processes, full batches, resumable order."""
 
+import json
+import os
+import subprocess
+import sys
 from collections import Counter
 from itertools import islice
 
 import pytest
 
 from modeling_avssl.data.sampling import ShardedStream
+from trees import write_video
 
 
 def steps(stream: ShardedStream, count: int) -> list[list[int]]:
@@ -48,3 +53,22 @@ def test_steps_per_epoch_round_up():
     assert ShardedStream(23, 3, 0, world_size=2).steps_per_epoch() == 4
     with pytest.raises(ValueError, match="rank"):
         ShardedStream(23, 3, 0, rank=2, world_size=2)
+
+
+def test_two_processes_under_accelerate_launch_share_each_epoch_without_overlap(tmp_path):
+    for i in range(7):
+        write_video(tmp_path / "train" / f"class{i % 2}" / f"{i}.mp4")
+    out = tmp_path / "indices.json"
+    script = os.path.join(os.path.dirname(__file__), "distributed_stream.py")
+    accelerate = os.path.join(os.path.dirname(sys.executable), "accelerate")  # the one beside this interpreter
+    launch = subprocess.run(
+        [accelerate, "launch", "--multi_gpu", "--num_processes", "2", script, str(tmp_path), "4", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert launch.returncode == 0, launch.stderr[-3000:]
+
+    per_rank = json.loads(out.read_text())  # [rank][step] -> indices
+    assert all(len(batch) == 2 for batches in per_rank for batch in batches)
+    stream = [index for step in range(4) for rank in range(2) for index in per_rank[rank][step]]
+    assert Counter(stream[:7]) == Counter(range(7)) and Counter(stream[7:14]) == Counter(range(7))
