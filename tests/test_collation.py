@@ -1,5 +1,6 @@
 """Behaviour of training batches: views of each sample, labels hidden for unlabeled ones, bad files counted."""
 
+import json
 import logging
 from itertools import islice
 
@@ -9,8 +10,8 @@ import torch
 from modeling_avssl.data import VideoAugmentation
 from modeling_avssl.data.bad_files import BadFileMonitor, TooManyBadFiles
 from modeling_avssl.data.collation import ClipTransform, training_loader
-from modeling_avssl.data.sources import video_folder
-from trees import write_broken, write_video
+from modeling_avssl.data.sources import video_folder, webdataset
+from trees import write_broken, write_tar, write_video
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +85,44 @@ def test_too_many_bad_files_in_a_window_stop_the_run():
     monitor.update(1, [("b.mp4", "no audio stream")])  # 2 of 8: tolerated
     with pytest.raises(TooManyBadFiles, match=r"3 of the last 8 samples .* \(more than 25%\).*3 no audio stream"):
         monitor.update(0, [("c.mp4", "no audio stream")])
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """Two webdataset shards of three clips each, indices 0-5."""
+    root = tmp_path_factory.mktemp("shards")
+    for shard in range(2):
+        members = {}
+        for index in range(3 * shard, 3 * shard + 3):
+            members[f"{index:06d}.mp4"] = open(
+                write_video(root / "src" / f"{index}.mp4", shade=40 * index), "rb"
+            ).read()
+            members[f"{index:06d}.cls"] = str(index % 2).encode()
+        write_tar(root / f"train-{shard}.tar", members)
+    (root / "classes.json").write_text(json.dumps(["even", "odd"]))
+    return str(root / "train-*.tar")
+
+
+def test_a_streamed_source_is_split_once_over_processes(shards):
+    rows = webdataset(shards).dataset
+    per_rank = []
+    for rank in range(2):
+        loader = training_loader(rows, transform(True), 3, seed=0, labeled=False, rank=rank, world_size=2)
+        per_rank.append([batch["index"].tolist() for batch in islice(loader, 2)])  # two epochs of this process
+    for rank, (first, second) in enumerate(per_rank):
+        assert sorted(first) == sorted(second) == [3 * rank, 3 * rank + 1, 3 * rank + 2]
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_a_resumed_stream_reads_on_where_it_stopped(shards, num_workers):
+    rows = webdataset(shards).dataset
+
+    def batches(start_step, count):
+        loader = training_loader(
+            rows, transform(True), 2, seed=1, labeled=False, start_step=start_step, num_workers=num_workers
+        )
+        return [(batch["index"].tolist(), batch["strong_pixel_values"]) for batch in islice(loader, count)]
+
+    whole, resumed = batches(0, 7), batches(3, 4)
+    for (index, views), (resumed_index, resumed_views) in zip(whole[3:], resumed):
+        assert index == resumed_index and torch.equal(views, resumed_views)

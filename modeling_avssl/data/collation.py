@@ -6,21 +6,20 @@ diagnostics read. A file that cannot be decoded becomes a note in the batch's `b
 the training loop counts it (see `bad_files.BadFileMonitor`) and the run goes on.
 """
 
-import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
+import datasets
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from datasets.distributed import split_dataset_by_node
+from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
 from .audio import log_mel_fbank, spec_augment
 from .decoding import DecodeError, load_clip
 from .sampling import ShardedStream
 from .video_transforms import VideoAugmentation, frames_to_video
-
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -91,12 +90,7 @@ class TrainingClips(Dataset):
 
     def __getitem__(self, item: tuple[int, int]) -> dict:
         row, position = item
-        sample = self.rows[row]
-        try:
-            views = self.transform(sample["video"], (self.seed, position))
-        except DecodeError as error:
-            return {"bad_file": (error.source, error.cause)}
-        return {"index": sample["index"], self.label_key: sample["label"], **views}
+        return _decoded(self.rows[row], self.transform, (self.seed, position), self.label_key)
 
 
 def collate(samples: list[dict]) -> dict:
@@ -109,8 +103,70 @@ def collate(samples: list[dict]) -> dict:
     return batch
 
 
+class StreamedClips(IterableDataset):
+    """A process's share of a streamed source, endlessly, epoch after epoch, decoded by `transform`.
+
+    `rows` is already this process's split (`datasets.distributed.split_dataset_by_node`); `datasets` splits it over
+    DataLoader workers by shard, and the DataLoader takes batch `i` from worker `i % workers`. Each epoch is shuffled
+    with a buffer from `(seed, epoch)`. A resumed run's workers skip, without decoding them, the samples of the batches
+    they made in the first `rounds_done` rounds (a round being one batch of every worker).
+    """
+
+    def __init__(
+        self,
+        rows: datasets.IterableDataset,
+        transform: ClipTransform,
+        seed: int,
+        label_key: str,
+        batch_size: int,
+        rounds_done: int,
+        shuffle_buffer: int,
+    ):
+        self.rows, self.transform, self.seed, self.label_key = rows, transform, seed, label_key
+        self.batch_size, self.rounds_done, self.shuffle_buffer = batch_size, rounds_done, shuffle_buffer
+
+    def __iter__(self) -> Iterator[dict]:
+        worker = get_worker_info()
+        if worker is not None and worker.id >= self.rows.num_shards:
+            return  # datasets gives this worker no shard
+        skip = self.rounds_done * self.batch_size
+        epoch = 0
+        while True:
+            shuffled = self.rows.shuffle(seed=self.seed, buffer_size=self.shuffle_buffer)
+            shuffled.set_epoch(epoch)
+            empty = True
+            for sample in shuffled:
+                empty = False
+                if skip:
+                    skip -= 1
+                    continue
+                yield _decoded(sample, self.transform, (self.seed, epoch, sample["index"]), self.label_key)
+            if empty:
+                raise ValueError("The streamed source yields no samples.")
+            epoch += 1
+
+
+class SkipBatches:
+    """Iterates `loader` without its first `count` batches (a resumed stream's start inside a round of workers)."""
+
+    def __init__(self, loader: DataLoader, count: int):
+        self.loader, self.count = loader, count
+
+    def __iter__(self) -> Iterator[dict]:
+        return islice(self.loader, self.count, None)
+
+
+def _decoded(sample: dict, transform: ClipTransform, seed: Sequence[int], label_key: str) -> dict:
+    """The views of a row, or its `bad_file` note."""
+    try:
+        views = transform(sample["video"], seed)
+    except DecodeError as error:
+        return {"bad_file": (error.source, error.cause)}
+    return {"index": sample["index"], label_key: sample["label"], **views}
+
+
 def training_loader(
-    rows,
+    rows: datasets.Dataset | datasets.IterableDataset,
     transform: ClipTransform,
     batch_size: int,
     seed: int,
@@ -120,16 +176,25 @@ def training_loader(
     world_size: int = 1,
     start_step: int = 0,
     num_workers: int = 0,
-) -> DataLoader:
-    """An endless loader of this process's batches of `rows` (a map-style source's dataset, or a subset of it):
-    sharded once over `world_size` processes by `ShardedStream`, starting at `start_step`."""
-    sampler = ShardedStream(len(rows), batch_size, seed, rank, world_size, start_step)
-    return DataLoader(
-        TrainingClips(rows, transform, seed, "labels" if labeled else "hidden_labels"),
-        batch_size=batch_size,
-        sampler=sampler,
-        num_workers=num_workers,
-        collate_fn=collate,
-        persistent_workers=num_workers > 0,
-        pin_memory=torch.cuda.is_available(),
-    )
+    shuffle_buffer: int = 1000,
+) -> DataLoader | SkipBatches:
+    """An endless loader of this process's batches of `rows`, a source's dataset (or a subset of it), starting at
+    `start_step`: map-style rows are sharded once over the `world_size` processes by `ShardedStream`; streamed rows
+    by `split_dataset_by_node` and `StreamedClips`. Labels go out as `labels`, or as `hidden_labels` when not
+    `labeled`."""
+    label_key = "labels" if labeled else "hidden_labels"
+    options = {
+        "batch_size": batch_size,
+        "num_workers": num_workers,
+        "collate_fn": collate,
+        "persistent_workers": num_workers > 0,
+        "pin_memory": torch.cuda.is_available(),
+    }
+    if not isinstance(rows, datasets.IterableDataset):
+        sampler = ShardedStream(len(rows), batch_size, seed, rank, world_size, start_step)
+        return DataLoader(TrainingClips(rows, transform, seed, label_key), sampler=sampler, **options)
+    rows = split_dataset_by_node(rows, rank, world_size)
+    workers = min(num_workers, rows.num_shards) if num_workers else 1
+    rounds_done, into_round = divmod(start_step, workers)
+    clips = StreamedClips(rows, transform, seed, label_key, batch_size, rounds_done, shuffle_buffer)
+    return SkipBatches(DataLoader(clips, **options), into_round)
