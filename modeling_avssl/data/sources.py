@@ -342,3 +342,24 @@ def _rows(dataset: datasets.IterableDataset, row: Callable[[dict], tuple]) -> da
         return {"index": index, "label": label, "video": video["bytes"] if isinstance(video, dict) else video}
 
     return dataset.map(convert, remove_columns=list(dataset.column_names or []))
+
+
+SOURCE_KINDS = ("videofolder", "ucf101", "vggsound", "kinetics400", "webdataset")
+
+
+def load_source(kind: str, path: str, split: str = "train", **options) -> VideoSource:
+    """The source `kind` (one of `SOURCE_KINDS`) at `path` (for VGGSound the video folder, with `csv_file=`), with
+    that source's keyword options."""
+    if kind == "videofolder":
+        return video_folder(path, split, **options)
+    if kind == "ucf101":
+        return ucf101(path, split, **options)
+    if kind == "vggsound":
+        if "csv_file" not in options:
+            raise ValueError("VGGSound needs its CSV: pass csv_file (--csv).")
+        return vggsound(options.pop("csv_file"), path, split, **options)
+    if kind == "kinetics400":
+        return kinetics400(path, split, **options)
+    if kind == "webdataset":
+        return webdataset(path, split, **options)
+    raise ValueError(f"Unknown source kind {kind!r}; choose from {', '.join(SOURCE_KINDS)}.")
