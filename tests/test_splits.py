@@ -5,7 +5,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from modeling_avssl.data.splits import LabeledSplit, labeled_split, load_or_create_split
+from modeling_avssl.data import load_clip
+from modeling_avssl.data.sources import video_folder, webdataset
+from modeling_avssl.data.splits import LabeledSplit, labeled_split, load_or_create_split, split_rows
+from trees import write_tar, write_video
 
 
 LABELS = [i % 4 for i in range(40)] + [3] * 5  # ten samples of classes 0-2, fifteen of class 3
@@ -56,3 +59,33 @@ def test_a_manifest_made_for_other_settings_is_refused(tmp_path):
         load_or_create_split(path, LABELS[:-1], CLASSES, 1, seed=0)
     with pytest.raises(ValueError, match="other class names"):
         load_or_create_split(path, LABELS, ["a", "b", "c", "e"], 1, seed=0)
+
+
+def test_split_rows_of_a_folder_are_selections(tmp_path):
+    for i in range(6):
+        write_video(tmp_path / "train" / f"c{i % 2}" / f"{i}.mp4")
+    source = video_folder(tmp_path, "train")
+    split = labeled_split(source.dataset["label"], source.classes, 1, seed=0)
+
+    labeled, unlabeled = split_rows(source, split)
+
+    assert labeled["index"] == split.labeled and unlabeled["index"] == split.unlabeled()
+    assert sorted(labeled["label"]) == [0, 1]
+
+
+def test_split_rows_of_a_stream_keep_the_labeled_samples_in_files(tmp_path):
+    members = {}
+    for index in range(4):
+        members[f"{index:06d}.mp4"] = open(
+            write_video(tmp_path / "src" / f"{index}.mp4", shade=40 * index), "rb"
+        ).read()
+        members[f"{index:06d}.cls"] = str(index % 2).encode()
+    write_tar(tmp_path / "train-0.tar", members)
+    source = webdataset(str(tmp_path / "train-0.tar"), classes=["even", "odd"])
+    split = labeled_split([0, 1, 0, 1], source.classes, 1, seed=0)
+
+    labeled, unlabeled = split_rows(source, split, cache_dir=tmp_path / "labeled")
+
+    assert labeled["index"] == split.labeled and [row["index"] for row in unlabeled] == split.unlabeled()
+    assert all(path.startswith(str(tmp_path / "labeled")) for path in labeled["video"])
+    assert [round(load_clip(path, 1).frames.mean() / 40) for path in labeled["video"]] == split.labeled

@@ -9,7 +9,10 @@ import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
+import datasets
 import numpy as np
+
+from .sources import VideoSource
 
 
 @dataclass
@@ -95,3 +98,37 @@ def load_or_create_split(
     if different:
         raise ValueError(f"The split manifest {path} was made for other data or settings: {'; '.join(different)}.")
     return split
+
+
+def split_rows(
+    source: VideoSource, split: LabeledSplit, cache_dir: str | os.PathLike | None = None
+) -> tuple[datasets.Dataset, datasets.Dataset | datasets.IterableDataset]:
+    """The labeled and the unlabeled rows of `source`.
+
+    From a map-style source both are selections of its rows. From a streamed one the unlabeled rows are the stream
+    without the labeled indices, and the few labeled samples are read from it once and written to `cache_dir` as
+    files, so that the labeled stream, which repeats far more often, reads local files.
+    """
+    if split.classes != source.classes:
+        raise ValueError("The split was drawn for other classes than this source's.")
+    labeled = set(split.labeled)
+    if not source.streaming:
+        positions = {index: position for position, index in enumerate(source.dataset["index"])}
+        unlabeled = [positions[index] for index in split.unlabeled() if index in positions]
+        return source.dataset.select([positions[index] for index in split.labeled]), source.dataset.select(unlabeled)
+    if cache_dir is None:
+        raise ValueError("A streamed source's labeled samples are kept in files: pass cache_dir.")
+    os.makedirs(cache_dir, exist_ok=True)
+    rows = {"index": [], "label": [], "video": []}
+    for row in source.dataset:
+        if row["index"] in labeled:
+            path = os.path.join(cache_dir, f"{row['index']:09d}.video")
+            with open(path, "wb") as handle:
+                handle.write(row["video"])
+            for key, value in (("index", row["index"]), ("label", row["label"]), ("video", path)):
+                rows[key].append(value)
+    missing = labeled - set(rows["index"])
+    if missing:
+        raise ValueError(f"The stream lacks {len(missing)} labeled samples of the split, e.g. index {min(missing)}.")
+    labeled_rows = datasets.Dataset.from_dict(rows, features=source.dataset.features or None)
+    return labeled_rows, source.dataset.filter(lambda row: row["index"] not in labeled)
