@@ -103,22 +103,29 @@ def test_clips_depend_only_on_seed_split_and_index():
     assert not np.array_equal(a.frames, make_clip(spec, 1, "test", 5).frames)
 
 
-def test_timbre_belongs_to_the_shape_and_pitch_is_random():
+def test_timbre_belongs_to_the_shape_and_pitch_to_the_hue():
     spec = AVSynthSpec(classes=tuple(f"pulse-{shape}" for shape in SHAPES))
     clips = [make_clip(spec, 0, "train", i) for i in range(30)]
 
     def harmonics(clip):  # amplitude of the 2nd and 3rd partials relative to the fundamental
         spectrum = np.abs(np.fft.rfft(clip.audio))
         fundamental = np.argmax(spectrum[200:]) + 200  # 0.5 Hz bins; pitches are 220-660 Hz
-        return [spectrum[k * fundamental - 6 : k * fundamental + 7].max() / spectrum[fundamental] for k in (2, 3)]
+        return [
+            spectrum[k * fundamental - 6 * k : k * fundamental + 6 * k + 1].max() / spectrum[fundamental]
+            for k in (2, 3)
+        ]
 
     for clip in clips:
         second, third = harmonics(clip)
         shape = clip.label.split("-")[1]
         assert (second > 0.25) == (shape == "triangle"), (clip.label, second)  # sawtooth: every partial
         assert (third > 0.2) == (shape != "circle"), (clip.label, third)  # square: odd partials; circle: pure
-    pitches = [np.argmax(np.abs(np.fft.rfft(c.audio))) for c in clips if c.label.endswith("circle")]
-    assert len(set(pitches)) > 5
+    circles = [c for c in clips if c.label.endswith("circle")]
+    pitches = [np.argmax(np.abs(np.fft.rfft(c.audio))) / 2 for c in circles]  # Hz
+    hues = [c.objects[c.sounding].hue for c in circles]
+    assert all(210 < pitch < 690 for pitch in pitches)
+    redder_is_lower = [(p1 > p2) == (h1 > h2) for p1, h1 in zip(pitches, hues) for p2, h2 in zip(pitches, hues)]
+    assert np.mean(redder_is_lower) > 0.8
 
 
 def test_the_command_writes_a_chosen_subset_of_classes(tmp_path, capsys):

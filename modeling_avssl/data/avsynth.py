@@ -2,15 +2,17 @@
 
 Each clip shows 2-3 objects of different shapes and random colours on a textured background, each moving with one
 of a set of motions. Exactly one object sounds: every motion event of that object (a bounce's contact, a slide's
-turn, a pulse's peak, an orbit's top) makes a short note whose timbre belongs to its shape. Event intervals, phases,
-pitch, colours and positions are random, so the class, (motion of the sounding object, its shape), needs both
-modalities: video alone cannot tell which object sounds, audio alone cannot tell how it moves.
+turn, a pulse's peak, an orbit's top) makes a short note whose timbre belongs to its shape and whose pitch to its
+hue (red low, violet high). Event intervals, phases, sizes, hues and positions are random, so the class, (motion of
+the sounding object, its shape), needs both modalities: video alone cannot tell which object sounds, audio alone
+cannot tell how it moves.
 
 Clips are deterministic from (seed, split, index) and written as real h264 + AAC mp4 files in a videofolder
 (`OUT/{train,test}/<class>/<index>.mp4`) with `OUT/metadata.jsonl` holding each clip's label, sounding object and
 its per-frame bounding box.
 """
 
+import colorsys
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -25,6 +27,7 @@ MOTIONS = ("bounce", "slide", "pulse", "orbit")
 SHAPES = ("circle", "square", "triangle")
 CLASSES = tuple(f"{motion}-{shape}" for motion in MOTIONS for shape in SHAPES)
 SPLITS = ("train", "test")
+MAX_HUE = 0.8  # red to violet, so that the hue wheel does not wrap back to red
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class SceneObject:
     shape: str
     motion: str
     colour: tuple[int, int, int]
+    hue: float
     centre: tuple[float, float]  # pixels
     radius: float  # pixels
     extent: float  # pixels of travel (bounce height, slide half-width, orbit radius)
@@ -89,6 +93,25 @@ def object_state(obj: SceneObject, t: np.ndarray) -> tuple[np.ndarray, np.ndarra
         x = x + obj.extent * np.sin(2 * np.pi * u)
         y = y - obj.extent * np.cos(2 * np.pi * u)
     return x, y, r
+
+
+def reach(motion: str, radius: float, extent: float) -> tuple[float, float]:
+    """How far the object reaches from its centre horizontally and vertically while it moves."""
+    size = radius * (1.35 if motion == "pulse" else 1.0)
+    horizontal = {"slide": extent, "orbit": extent}.get(motion, 0.0)
+    vertical = {"bounce": extent / 2, "orbit": extent}.get(motion, 0.0)
+    return size + horizontal, size + vertical
+
+
+def colour_of(hue: float, rng: np.random.Generator) -> tuple[int, int, int]:
+    """A vivid RGB colour of `hue` (in [0, 1)) with random saturation and brightness."""
+    rgb = colorsys.hsv_to_rgb(hue, rng.uniform(0.6, 1.0), rng.uniform(0.7, 1.0))
+    return tuple(round(255 * channel) for channel in rgb)
+
+
+def pitch_of(hue: float) -> float:
+    """The note's fundamental for the sounding object's hue: 220 Hz at red rising to 660 Hz at violet."""
+    return 220.0 * 3.0 ** (hue / MAX_HUE)
 
 
 def shape_mask(shape: str, xs: np.ndarray, ys: np.ndarray, cx: float, cy: float, r: float) -> np.ndarray:
@@ -138,19 +161,21 @@ def make_clip(spec: AVSynthSpec, seed: int, split: str, index: int) -> AVSynthCl
     objects = []
     for slot, object_shape in zip(order, shapes):
         object_motion = motion if object_shape == shape else str(rng.choice(MOTIONS))
-        radius = rng.uniform(0.1, 0.14) * size
-        extent = rng.uniform(0.12, 0.2) * size
+        radius = rng.uniform(0.08, 0.14) * size
+        hue = rng.uniform(0, MAX_HUE)
+        extent = rng.uniform(0.08, 0.14) * size
+        x_reach, y_reach = reach(object_motion, radius, extent)
         lane = (slot + 0.5) / num_objects  # objects share the frame in columns so they rarely cover each other
-        margin = 1.35 * radius + extent  # the farthest any motion reaches from the centre
-        centre = tuple(
-            float(np.clip(value, margin, size - margin))
-            for value in (lane * size + rng.uniform(-0.04, 0.04) * size, rng.uniform(0.38, 0.62) * size)
+        centre = (
+            float(np.clip((lane + rng.uniform(-0.04, 0.04)) * size, x_reach, size - x_reach)),
+            float(rng.uniform(y_reach, size - y_reach)),
         )
         objects.append(
             SceneObject(
                 shape=object_shape,
                 motion=object_motion,
-                colour=tuple(int(c) for c in rng.integers(0, 256, 3)),
+                colour=colour_of(hue, rng),
+                hue=hue,
                 centre=centre,
                 radius=radius,
                 extent=extent,
@@ -177,7 +202,7 @@ def make_clip(spec: AVSynthSpec, seed: int, split: str, index: int) -> AVSynthCl
 
     events = event_times(objects[0], spec.seconds)
     audio = rng.normal(0, rng.uniform(0.002, 0.01), int(spec.seconds * spec.sample_rate))
-    pitch = rng.uniform(220, 660)
+    pitch = pitch_of(objects[0].hue) * rng.uniform(0.98, 1.02)
     note_t = np.arange(int(spec.note_seconds * spec.sample_rate)) / spec.sample_rate
     note = timbre(shape, pitch, note_t) * np.exp(-note_t / (spec.note_seconds / 4)) * rng.uniform(0.25, 0.5)
     for event in events:
