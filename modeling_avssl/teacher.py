@@ -1,0 +1,43 @@
+"""The Mean Teacher: an exponential moving average of the student, kept outside the model.
+
+It is not a submodule of the student (so `save_pretrained` and the optimizer never see it) and takes no gradient;
+its state travels in the trainer's checkpoints.
+"""
+
+import copy
+
+import torch
+from torch import nn
+
+
+class EMATeacher:
+    """`teacher = decay * teacher + (1 - decay) * student` for every parameter after each optimizer step; buffers are
+    copied.
+
+    Args:
+        student: the model to follow (unwrapped, not the DDP / FSDP wrapper).
+        decay: weight of the teacher's own value (0.99 by default, DESIGN.md 5.9).
+    """
+
+    def __init__(self, student: nn.Module, decay: float = 0.99):
+        if not 0 <= decay <= 1:
+            raise ValueError(f"decay must be in [0, 1], got {decay}")
+        self.decay = decay
+        self.model = copy.deepcopy(student).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, student: nn.Module) -> None:
+        for own, followed in zip(self.model.parameters(), student.parameters(), strict=True):
+            own.lerp_(followed.detach().to(own.dtype), 1 - self.decay)
+        for own, followed in zip(self.model.buffers(), student.buffers(), strict=True):
+            own.copy_(followed)
+
+    @torch.no_grad()
+    def __call__(self, *args, **kwargs):
+        return self.model(*args, **kwargs)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return self.model.state_dict()
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.model.load_state_dict(state)
