@@ -19,8 +19,12 @@ class FixedThreshold:
     def __init__(self, tau: float):
         self.tau = tau
 
-    def mask(self, probs: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    def confident(self, probs: torch.Tensor) -> torch.Tensor:
+        """1 where the maximum of `probs` `(B, C)` reaches `tau`: float `(B,)`."""
         return (probs.max(dim=-1).values >= self.tau).float()
+
+    def mask(self, probs: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        return self.confident(probs)
 
     def state_dict(self) -> dict:
         return {}
@@ -56,12 +60,16 @@ class FlexMatchThresholds:
         effects = self.learning_effects()
         return self.tau * effects / (2 - effects)
 
-    def mask(self, probs: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
-        """1 where a sample's maximum probability reaches its predicted class's threshold; then records the batch
-        (of every process) where the maximum probability reaches `tau`."""
+    def confident(self, probs: torch.Tensor) -> torch.Tensor:
+        """1 where the maximum of `probs` `(B, C)` reaches its class's threshold, without recording: float `(B,)`."""
         confidence, predicted = probs.detach().max(dim=-1)
-        thresholds = self.class_thresholds().to(probs.device)
-        mask = (confidence >= thresholds[predicted]).float()
+        return (confidence >= self.class_thresholds().to(probs.device)[predicted]).float()
+
+    def mask(self, probs: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        """`confident(probs)`; then records the batch (of every process) where the maximum probability reaches
+        `tau`."""
+        mask = self.confident(probs)
+        confidence, predicted = probs.detach().max(dim=-1)
         indices, confidence, predicted = _gathered(indices, confidence, predicted)
         selected = confidence >= self.tau
         self.record[indices[selected].cpu()] = predicted[selected].cpu()

@@ -1,0 +1,412 @@
+"""AVSSLTrainer: the paper's semi-supervised training (Eq. 1-19) as a `transformers.Trainer`.
+
+One step (DESIGN.md section 4): a labeled batch of B_l weak views and an unlabeled batch of B_u = r * B_l clips (weak
+and strong views of each). The EMA teacher labels the weak views; thresholds pick the trusted pseudo labels (L_u on
+the strong views); pairs of strong clips are mixed with an ASL-guided or TubeToken mask and the same lambda for the
+audio (L_mix against the mixed teacher distribution); the summary embeddings of the labeled, strong and mixed clips
+are contrasted across modalities (L_c). `L = L_s + gamma_u L_u + gamma_mix L_mix + gamma_contrastive L_c`.
+"""
+
+import json
+import math
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+
+import datasets
+import evaluate
+import numpy as np
+import torch
+import torch.distributed as dist
+from safetensors.torch import load_file, save_file
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, Dataset
+from transformers import Trainer, TrainerCallback, TrainingArguments
+
+from .data import DecodeError, load_clip, log_mel_fbank
+from .data.bad_files import BadFileMonitor
+from .data.collation import ClipTransform, training_loader
+from .data.video_transforms import frames_to_video
+from .losses import contrastive_loss, mix_loss, unlabeled_loss
+from .mixing import asl_guided_mask, maps_to_token_grid, mix_audio, tube_token_mask
+from .modeling_localizer import AVSSLLocalizer
+from .teacher import EMATeacher
+from .thresholds import FixedThreshold, FlexMatchThresholds
+
+
+METRIC_PATH = os.path.join(os.path.dirname(__file__), "metrics", "video_accuracy")
+TEACHER_FILE, STATE_FILE = "teacher.safetensors", "avssl_state.json"
+
+
+@dataclass
+class AVSSLTrainingArguments(TrainingArguments):
+    """`TrainingArguments` plus the method's knobs (DESIGN.md section 5; defaults from item 10).
+
+    The streams resume exactly by themselves, so `ignore_data_skip` is always on (the Trainer must not skip batches
+    of them again).
+    """
+
+    unlabeled_ratio: int = field(
+        default=5, metadata={"help": "unlabeled clips per labeled clip in a batch (B_u / B_l)"}
+    )
+    gamma_u: float = field(default=2.0, metadata={"help": "weight of L_u, the pseudo-label loss"})
+    gamma_mix: float = field(default=2.0, metadata={"help": "weight of L_mix, the mixup consistency loss"})
+    gamma_contrastive: float = field(
+        default=0.2, metadata={"help": "weight of L_c, the audio-visual contrastive loss"}
+    )
+    threshold: str = field(default="flex", metadata={"help": "fixed (FixMatch) or flex (FlexMatch)"})
+    tau: float = field(default=0.3, metadata={"help": "confidence threshold (FlexMatch's upper threshold)"})
+    mask_type: str = field(default="asl", metadata={"help": "none, tube (TubeToken) or asl (ASL-guided)"})
+    mix_beta: list[float] = field(
+        default_factory=lambda: [5.0, 10.0],
+        metadata={"help": "Beta(a, b) of the mixing lambda; one value a means Beta(a, a)"},
+    )
+    asl_window: int = field(default=1, metadata={"help": "adjacent temporal slots sharing one ASL mask (1, 2, 4, 8)"})
+    ema_decay: float = field(default=0.99, metadata={"help": "decay of the EMA teacher"})
+    contrastive_temperature: float = field(default=0.05, metadata={"help": "temperature of L_c"})
+    supervised_warmup_steps: int = field(default=0, metadata={"help": "steps of L_s alone before the other terms"})
+    localizer_name_or_path: str | None = field(default=None, metadata={"help": "AVSSLLocalizer for mask_type=asl"})
+    eval_clips: int = field(default=5, metadata={"help": "temporal clips per test video"})
+    eval_crops: int = field(default=3, metadata={"help": "spatial crops per test clip"})
+    export_teacher: bool = field(default=False, metadata={"help": "save (and evaluate) the teacher, not the student"})
+    max_bad_fraction: float = field(default=0.1, metadata={"help": "stop when more bad files than this in a window"})
+    bad_file_window: int = field(default=500, metadata={"help": "samples over which max_bad_fraction is measured"})
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.ignore_data_skip = True
+        choices = {"threshold": ("fixed", "flex"), "mask_type": ("none", "tube", "asl")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if len(self.mix_beta) not in (1, 2):
+            raise ValueError(f"mix_beta takes one or two values, got {self.mix_beta}")
+        if self.mask_type == "asl" and not self.localizer_name_or_path:
+            raise ValueError("mask_type='asl' needs localizer_name_or_path (an AVSSLLocalizer).")
+
+
+class _TeacherFollowsStudent(TrainerCallback):
+    """Updates the teacher after every optimizer step; restores the RNG state of a resumed run."""
+
+    def __init__(self, trainer: "AVSSLTrainer"):
+        self.trainer = trainer
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if self.trainer.resumed_from is not None:
+            self.trainer._load_rng_state(self.trainer.resumed_from)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.trainer.teacher.update(self.trainer.accelerator.unwrap_model(self.trainer.model))
+
+
+class _JointBatches:
+    """Endless `{"labeled": ..., "unlabeled": ...}` batches from the two streams."""
+
+    def __init__(self, labeled, unlabeled):
+        self.labeled, self.unlabeled = labeled, unlabeled
+
+    def __iter__(self):
+        for labeled, unlabeled in zip(self.labeled, self.unlabeled):
+            yield {"labeled": labeled, "unlabeled": unlabeled}
+
+
+class AVSSLTrainer(Trainer):
+    """Trains an `AVSSLForVideoClassification` on labeled and unlabeled rows of a source.
+
+    Args:
+        model: the student.
+        args: `AVSSLTrainingArguments`; `per_device_train_batch_size` is B_l.
+        labeled, unlabeled: rows `{"index", "label", "video"}` (`data.splits.split_rows`); unlabeled indices must lie
+            in `[0, num_unlabeled_indices)`.
+        transform: how clips are decoded (its `strong` is set per stream).
+        eval_dataset: test rows, evaluated with `eval_clips x eval_crops` views per video.
+        num_unlabeled_indices: size of FlexMatch's record (the source's number of samples by default).
+        processor: the `AVSSLProcessor`, saved beside the model. (Not the Trainer's `processing_class`, which
+            transformers expects to hold a tokenizer when it is a processor.)
+    """
+
+    def __init__(
+        self,
+        model,
+        args: AVSSLTrainingArguments,
+        labeled: Dataset,
+        unlabeled: Dataset | datasets.IterableDataset,
+        transform: ClipTransform,
+        eval_dataset: Dataset | None = None,
+        num_unlabeled_indices: int | None = None,
+        processor=None,
+        **kwargs,
+    ):
+        if args.max_steps <= 0:
+            if isinstance(unlabeled, datasets.IterableDataset):
+                raise ValueError("A streamed unlabeled set has no length: set max_steps.")
+            per_step = args.per_device_train_batch_size * args.unlabeled_ratio * max(args.world_size, 1)
+            args.max_steps = math.ceil(args.num_train_epochs * math.ceil(len(unlabeled) / per_step))
+        super().__init__(model=model, args=args, eval_dataset=eval_dataset, **kwargs)
+        self.labeled, self.unlabeled, self.transform, self.processor = labeled, unlabeled, transform, processor
+        self.teacher = EMATeacher(model, args.ema_decay)
+        num_classes = model.config.num_labels
+        if args.threshold == "flex":
+            size = num_unlabeled_indices if num_unlabeled_indices is not None else max(unlabeled["index"]) + 1
+            self.thresholds = FlexMatchThresholds(num_classes, size, args.tau)
+        else:
+            self.thresholds = FixedThreshold(args.tau)
+        self.localizer = None
+        if args.mask_type == "asl":
+            localizer = AVSSLLocalizer.from_pretrained(args.localizer_name_or_path)
+            self.localizer = localizer.eval().requires_grad_(False).to(args.device)
+            self.transform = replace(transform, localizer_features=localizer.config.audio_features)
+        self.bad_files = BadFileMonitor(args.max_bad_fraction, args.bad_file_window)
+        self.rng = np.random.default_rng([args.seed, args.process_index])
+        self.resumed_from: str | None = None
+        self.start_step = 0  # the streams' first step: the resumed checkpoint's
+        self._terms: dict[str, list[float]] = defaultdict(list)
+        self.add_callback(_TeacherFollowsStudent(self))
+
+    def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs):
+        if resume_from_checkpoint is True:
+            from transformers.trainer_utils import get_last_checkpoint
+
+            resume_from_checkpoint = get_last_checkpoint(self.args.output_dir)
+            if resume_from_checkpoint is None:
+                raise ValueError(f"No checkpoint to resume from in {self.args.output_dir}.")
+        if resume_from_checkpoint:
+            self._load_method_state(resume_from_checkpoint)
+            with open(os.path.join(resume_from_checkpoint, "trainer_state.json")) as handle:
+                self.start_step = json.load(handle)["global_step"]
+        self.resumed_from = resume_from_checkpoint or None
+        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+
+    def get_train_dataloader(self):
+        args = self.args
+        common = {
+            "rank": args.process_index,
+            "world_size": args.world_size,
+            "start_step": self.start_step,
+            "num_workers": args.dataloader_num_workers,
+        }
+        labeled = training_loader(
+            self.labeled,
+            replace(self.transform, strong=False),
+            args.per_device_train_batch_size,
+            args.seed,
+            labeled=True,
+            **common,
+        )
+        unlabeled = training_loader(
+            self.unlabeled,
+            replace(self.transform, strong=True),
+            args.per_device_train_batch_size * args.unlabeled_ratio,
+            args.seed + 1,
+            labeled=False,
+            **common,
+        )
+        return _JointBatches(labeled, unlabeled)
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        labeled, unlabeled = inputs["labeled"], inputs["unlabeled"]
+        for batch in (labeled, unlabeled):
+            self.bad_files.update(len(batch.get("index", [])), batch["bad_files"])
+        supervised = model(labeled["pixel_values"], labeled.get("input_values"), labels=labeled["labels"])
+        terms = {"loss_s": supervised.loss}
+        args = self.args
+        semi_supervised = self.state.global_step >= args.supervised_warmup_steps and "index" in unlabeled
+        if semi_supervised:
+            terms.update(self._semi_supervised_terms(model, supervised, unlabeled))
+        loss = terms["loss_s"]
+        for name, weight in (
+            ("loss_u", args.gamma_u),
+            ("loss_mix", args.gamma_mix),
+            ("loss_c", args.gamma_contrastive),
+        ):
+            if name in terms and weight:
+                loss = loss + weight * terms[name]
+        for name, value in terms.items():
+            self._terms[name].append(float(value.detach()))
+        return (loss, supervised) if return_outputs else loss
+
+    def _semi_supervised_terms(self, model, supervised, unlabeled: dict) -> dict[str, torch.Tensor]:
+        args, config = self.args, self.accelerator.unwrap_model(model).config
+        audio, strong_audio = unlabeled.get("input_values"), unlabeled.get("strong_input_values")
+        probs = self.teacher(unlabeled["pixel_values"], audio).logits.float().softmax(dim=-1)
+        mask = self.thresholds.mask(probs, unlabeled["index"])
+        strong = model(unlabeled["strong_pixel_values"], strong_audio)
+        terms = {"loss_u": unlabeled_loss(strong.logits, probs.argmax(dim=-1), mask)}
+        self._terms["above_threshold"].append(float(mask.mean()))
+        correct = (probs.argmax(dim=-1) == unlabeled["hidden_labels"]).float()
+        self._terms["pseudo_label_accuracy"].append(float(correct.mean()))
+
+        video_embeds = [supervised.video_embeds, strong.video_embeds]
+        audio_embeds = [supervised.audio_embeds, strong.audio_embeds]
+        if args.mask_type != "none":
+            lam, partner, token_mask = self._mixing(unlabeled, config)
+            mixed_audio = mix_audio(strong_audio, partner, lam) if strong_audio is not None else None
+            mixed = model(unlabeled["strong_pixel_values"], mixed_audio, token_mix=(token_mask, partner))
+            target = lam[:, None] * probs + (1 - lam[:, None]) * probs[partner]
+            terms["loss_mix"] = mix_loss(mixed.logits, target, self.thresholds.confident(target))
+            self._terms["lambda"].append(float(lam.mean()))
+            video_embeds.append(mixed.video_embeds)
+            audio_embeds.append(mixed.audio_embeds)
+        if config.is_audio_visual:
+            terms["loss_c"] = contrastive_loss(
+                torch.cat(video_embeds), torch.cat(audio_embeds), args.contrastive_temperature
+            )
+        return terms
+
+    def _mixing(self, unlabeled: dict, config) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """lambda `(B,)`, the partner permutation `(B,)` and the token mask `(B, N)` of one mixed batch; all drawn
+        from this process's own generator, which checkpoints carry."""
+        args = self.args
+        frames = unlabeled["strong_pixel_values"]
+        batch, device = len(frames), frames.device
+        a, b = (args.mix_beta * 2)[:2]
+        lam = torch.from_numpy(self.rng.beta(a, b, size=batch)).float()
+        partner = torch.from_numpy(self.rng.permutation(batch))
+        generator = torch.Generator().manual_seed(int(self.rng.integers(2**62)))
+        slots, height, width = config.video_token_grid
+        if args.mask_type == "tube":
+            token_mask = tube_token_mask(batch, slots, height, width, lam, generator)
+        else:
+            tubelet = frames.shape[1] // slots
+            maps = maps_to_token_grid(self._localization_maps(unlabeled), tubelet, (height, width)).cpu()
+            token_mask = asl_guided_mask(maps, lam, args.asl_window, generator)
+        return lam.to(device), partner.to(device), token_mask.to(device)
+
+    @torch.no_grad()
+    def _localization_maps(self, unlabeled: dict) -> torch.Tensor:
+        """The localizer's maps `(B, T, h, w)` of the strong views' frames (resized to its input size) and the
+        clips' audio."""
+        frames = unlabeled["strong_pixel_values"]
+        size = self.localizer.config.image_size
+        resized = F.interpolate(frames.flatten(0, 1).float(), size=(size, size), mode="bilinear", align_corners=False)
+        maps = self.localizer(resized.unflatten(0, frames.shape[:2]), unlabeled["localizer_spectrogram"]).maps
+        return maps.float()
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if "loss" in logs:
+            for name, values in self._terms.items():
+                logs[name] = round(sum(values) / len(values), 4)
+            if self.bad_files.skipped:
+                logs["bad_files"] = self.bad_files.skipped
+            self._terms.clear()
+        super().log(logs, start_time)
+
+    def _save_checkpoint(self, model, trial) -> None:
+        super()._save_checkpoint(model, trial)
+        folder = os.path.join(self.args.output_dir, f"checkpoint-{self.state.global_step}")
+        if self.args.should_save:
+            save_file(
+                {k: v.contiguous() for k, v in self.teacher.state_dict().items()}, os.path.join(folder, TEACHER_FILE)
+            )
+            state = {
+                "thresholds": {k: v.tolist() for k, v in self.thresholds.state_dict().items()},
+                "bad_files": dict(self.bad_files.reasons),
+                "samples_seen": self.bad_files.seen,
+            }
+            with open(os.path.join(folder, STATE_FILE), "w") as handle:
+                json.dump(state, handle)
+        with open(os.path.join(folder, f"mixing_rng_{self.args.process_index}.json"), "w") as handle:
+            json.dump(self.rng.bit_generator.state, handle)
+
+    def _load_method_state(self, folder: str) -> None:
+        """The teacher, the threshold record, the bad-file counts and this process's mixing generator."""
+        self.teacher.load_state_dict(load_file(os.path.join(folder, TEACHER_FILE)))
+        with open(os.path.join(folder, STATE_FILE)) as handle:
+            state = json.load(handle)
+        self.thresholds.load_state_dict({k: torch.tensor(v) for k, v in state["thresholds"].items()})
+        self.bad_files.reasons.update(state["bad_files"])
+        self.bad_files.seen = state["samples_seen"]
+        with open(os.path.join(folder, f"mixing_rng_{self.args.process_index}.json")) as handle:
+            self.rng.bit_generator.state = json.load(handle)
+
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        """The student (the teacher with `export_teacher`, except in checkpoints) and the processor."""
+        output_dir = output_dir or self.args.output_dir
+        if _internal_call or not self.args.export_teacher:
+            super().save_model(output_dir, _internal_call)
+        elif self.args.should_save:
+            self.teacher.model.save_pretrained(output_dir)
+        if self.args.should_save and self.processor is not None:
+            self.processor.save_pretrained(output_dir)
+
+    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
+        """Multi-view test protocol (DESIGN.md 5.11): the softmax averaged over `eval_clips x eval_crops` views of each
+        video; top-1 and top-5 through the `video_accuracy` metric. Videos that cannot be decoded are counted and
+        left out."""
+        rows = eval_dataset if eval_dataset is not None else self.eval_dataset
+        args = self.args
+        model = self.teacher.model if args.export_teacher else self.accelerator.unwrap_model(self.model)
+        model.eval()
+        mine = rows.select(range(args.process_index, len(rows), args.world_size))
+        loader = DataLoader(
+            _EvalViews(mine, self.transform, args.eval_clips, args.eval_crops),
+            batch_size=None,
+            num_workers=args.dataloader_num_workers,
+        )
+        predictions, references, skipped = [], [], 0
+        with torch.no_grad():
+            for views in loader:
+                if views is None:
+                    skipped += 1
+                    continue
+                pixel_values = views["pixel_values"].to(args.device)
+                audio = views["input_values"].to(args.device) if model.config.is_audio_visual else None
+                logits = model(pixel_values, audio).logits.float()
+                predictions.append(logits.softmax(dim=-1).mean(dim=0).cpu().tolist())
+                references.append(views["label"])
+        if dist.is_available() and dist.is_initialized():
+            everyone = [None] * dist.get_world_size()
+            dist.all_gather_object(everyone, (predictions, references, skipped))
+            predictions = [p for part in everyone for p in part[0]]
+            references = [r for part in everyone for r in part[1]]
+            skipped = sum(part[2] for part in everyone)
+        self.model.train()
+        metric = evaluate.load(METRIC_PATH)
+        scores = metric.compute(predictions=predictions, references=references) if predictions else {}
+        metrics = {f"{metric_key_prefix}_{name}": value for name, value in scores.items()}
+        metrics[f"{metric_key_prefix}_videos"] = len(predictions)
+        metrics[f"{metric_key_prefix}_skipped"] = skipped
+        self.log(metrics)
+        return metrics
+
+
+class _EvalViews(Dataset):
+    """All test views of a video: `pixel_values` `(clips * crops, T, C, S, S)`, `input_values` per view and the
+    label; None for a video that cannot be decoded."""
+
+    def __init__(self, rows, transform: ClipTransform, clips: int, crops: int):
+        self.rows, self.transform, self.clips, self.crops = rows, transform, clips, crops
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, position: int) -> dict | None:
+        row, transform = self.rows[position], self.transform
+        pixel_values, input_values = [], []
+        try:
+            for clip_index in range(self.clips):
+                clip = load_clip(
+                    row["video"],
+                    transform.num_frames,
+                    frame_stride=transform.frame_stride,
+                    clip_index=clip_index,
+                    num_clips=self.clips,
+                    audio_seconds=transform.max_length / 100,
+                    sample_rate=transform.sample_rate,
+                )
+                views = transform.augmentation.eval_views(frames_to_video(clip.frames), self.crops)
+                features = log_mel_fbank(
+                    clip.audio, transform.sample_rate, transform.num_mel_bins, transform.max_length
+                )
+                pixel_values += views
+                input_values += [features] * len(views)
+        except DecodeError:
+            return None
+        return {
+            "pixel_values": torch.stack(pixel_values),
+            "input_values": torch.stack(input_values),
+            "label": row["label"],
+        }
+
+
+__all__ = ["AVSSLTrainer", "AVSSLTrainingArguments"]

@@ -1,0 +1,169 @@
+"""Semi-supervised audio-visual action recognition with ASL-guided mixup: one script, one or many processes.
+
+    accelerate launch train_avssl.py [CONFIG.yaml|CONFIG.json] [--any_argument value ...]
+
+Every field of `ModelArguments`, `DataArguments` and `AVSSLTrainingArguments` can be set in the config file and
+overridden on the command line. The run draws (or reuses) the labeled split, trains, evaluates with the multi-view
+protocol, and saves the model (the student, or the teacher with `--export_teacher`), its processor, the remote code
+and a model card to `output_dir`; `--push_to_hub` pushes that folder.
+"""
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+
+import torch.distributed as dist
+import yaml
+from transformers import ASTFeatureExtractor, HfArgumentParser, VideoMAEVideoProcessor, set_seed
+from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+
+from modeling_avssl import AVSSLConfig, AVSSLForVideoClassification, AVSSLProcessor
+from modeling_avssl.data.avsynth import generate
+from modeling_avssl.data.collation import ClipTransform
+from modeling_avssl.data.sources import SOURCE_KINDS, load_source
+from modeling_avssl.data.splits import load_or_create_split, split_rows
+from modeling_avssl.trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
+
+
+logger = logging.getLogger("train_avssl")
+
+
+@dataclass
+class ModelArguments:
+    model_config: str | None = field(
+        default=None, metadata={"help": "a JSON AVSSLConfig to train from scratch (tiny models, AVSynth)"}
+    )
+    model_name_or_path: str | None = field(default=None, metadata={"help": "an AVSSL checkpoint to start from"})
+    video_model_name_or_path: str = field(default="MCG-NJU/videomae-base")
+    audio_model_name_or_path: str | None = field(
+        default="MIT/ast-finetuned-audioset-10-10-0.4593", metadata={"help": "'none' trains the video-only baseline"}
+    )
+
+
+@dataclass
+class DataArguments:
+    dataset: str = field(default="avsynth", metadata={"help": f"avsynth or one of {', '.join(SOURCE_KINDS)}"})
+    data_path: str = field(
+        default="data/avsynth", metadata={"help": "the data set's root (AVSynth: where to write it)"}
+    )
+    vggsound_csv: str | None = field(default=None, metadata={"help": "VGGSound's vggsound.csv"})
+    train_split: str = field(default="train")
+    eval_split: str = field(default="test")
+    shots: float = field(default=1, metadata={"help": "labeled samples per class, or a fraction of each class"})
+    split_seed: int = field(default=0)
+    split_manifest: str | None = field(default=None, metadata={"help": "default: <output_dir>/labeled_split.json"})
+    frame_stride: int = field(default=4, metadata={"help": "source frames between the clip's frames"})
+    max_eval_samples: int | None = field(default=None)
+    avsynth_train: int = field(default=1200, metadata={"help": "AVSynth training clips to generate"})
+    avsynth_test: int = field(default=600, metadata={"help": "AVSynth test clips to generate"})
+
+
+def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataArguments, AVSSLTrainingArguments]:
+    """A YAML or JSON file first (optional), then `--name value` overrides (the last value of a flag wins)."""
+    if argv and argv[0].endswith((".yaml", ".yml", ".json")):
+        with open(argv[0]) as handle:
+            values = yaml.safe_load(handle) or {}
+        argv = [flag for key, value in values.items() if value is not None for flag in _as_flags(key, value)] + argv[
+            1:
+        ]
+    return HfArgumentParser((ModelArguments, DataArguments, AVSSLTrainingArguments)).parse_args_into_dataclasses(argv)
+
+
+def _as_flags(key: str, value) -> list[str]:
+    return [f"--{key}", *map(str, value)] if isinstance(value, (list, tuple)) else [f"--{key}", str(value)]
+
+
+def processor_for(config: AVSSLConfig) -> AVSSLProcessor:
+    """The processor whose crops and fbank fit `config`'s encoders."""
+    size = config.video_input_shape[-1]
+    video_processor = VideoMAEVideoProcessor(
+        size={"shortest_edge": size},
+        crop_size={"height": size, "width": size},
+        image_mean=IMAGENET_DEFAULT_MEAN,
+        image_std=IMAGENET_DEFAULT_STD,
+    )
+    audio = config.audio_config
+    extractor = ASTFeatureExtractor(
+        **({"num_mel_bins": audio.num_mel_bins, "max_length": audio.max_length} if audio else {})
+    )
+    return AVSSLProcessor(video_processor, extractor)
+
+
+def load_data(data: DataArguments) -> tuple:
+    """The training and test sources (AVSynth is generated first if it is not there yet)."""
+    kind, options = data.dataset, {}
+    if kind == "avsynth":
+        if not os.path.exists(os.path.join(data.data_path, "metadata.jsonl")):
+            generate(data.data_path, data.avsynth_train, data.avsynth_test, progress=True)
+        kind = "videofolder"
+    if data.vggsound_csv:
+        options["csv_file"] = data.vggsound_csv
+    return load_source(kind, data.data_path, data.train_split, **options), load_source(
+        kind, data.data_path, data.eval_split, **options
+    )
+
+
+def build_model(model_args: ModelArguments, classes: list[str]) -> AVSSLForVideoClassification:
+    labels = {"id2label": dict(enumerate(classes)), "label2id": {name: i for i, name in enumerate(classes)}}
+    if model_args.model_config:
+        with open(model_args.model_config) as handle:
+            return AVSSLForVideoClassification(AVSSLConfig(**{**json.load(handle), **labels}))
+    if model_args.model_name_or_path:
+        return AVSSLForVideoClassification.from_pretrained(
+            model_args.model_name_or_path, ignore_mismatched_sizes=True, **labels
+        )
+    audio = None if str(model_args.audio_model_name_or_path).lower() == "none" else model_args.audio_model_name_or_path
+    return AVSSLForVideoClassification.from_encoders_pretrained(model_args.video_model_name_or_path, audio, **labels)
+
+
+def main(argv: list[str]) -> AVSSLTrainer:
+    """Trains, evaluates and saves as the arguments say; returns the trainer (the process group stays up)."""
+    model_args, data_args, training_args = parse_arguments(argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    set_seed(training_args.seed)
+    with training_args.main_process_first(desc="data"):
+        train_source, eval_source = load_data(data_args)
+        manifest = data_args.split_manifest or os.path.join(training_args.output_dir, "labeled_split.json")
+        split = load_or_create_split(
+            manifest, train_source.dataset["label"], train_source.classes, data_args.shots, data_args.split_seed
+        )
+    labeled, unlabeled = split_rows(train_source, split)
+    model = build_model(model_args, train_source.classes)
+    processor = processor_for(model.config)
+    transform = ClipTransform.from_processor(
+        processor, model.config.video_input_shape[0], data_args.frame_stride, True
+    )
+    eval_rows = eval_source.dataset
+    if data_args.max_eval_samples is not None:
+        eval_rows = eval_rows.select(range(min(data_args.max_eval_samples, len(eval_rows))))
+    trainer = AVSSLTrainer(
+        model=model,
+        args=training_args,
+        labeled=labeled,
+        unlabeled=unlabeled,
+        transform=transform,
+        eval_dataset=eval_rows,
+        num_unlabeled_indices=split.num_samples,
+        processor=processor,
+    )
+    logger.info("%d labeled and %d unlabeled clips of %d classes", len(labeled), len(unlabeled), len(split.classes))
+    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    metrics = trainer.evaluate() if len(eval_rows) else {}
+    logger.info("%s", trainer.bad_files.summary())
+    trainer.save_model(training_args.output_dir)
+    if trainer.is_world_process_zero():
+        trainer.create_model_card(finetuned_from=model_args.model_name_or_path, tasks="video-classification")
+        with open(os.path.join(training_args.output_dir, "eval_results.json"), "w") as handle:
+            json.dump(metrics, handle, indent=1)
+    if training_args.push_to_hub:
+        trainer.push_to_hub()
+    return trainer
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
+    if dist.is_available() and dist.is_initialized():  # gloo runs can abort at exit with the group still up
+        dist.barrier()
+        dist.destroy_process_group()
