@@ -177,6 +177,15 @@ class AVSSLTrainer(Trainer):
         self.resumed_from = resume_from_checkpoint or None
         return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
 
+    def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
+        """The student's weights through `from_pretrained`, which knows the checkpoint names transformers saves
+        under (they differ from the module names for some encoders, e.g. AST), unlike a raw `load_state_dict`."""
+        if self.is_fsdp_enabled or self.is_deepspeed_enabled:
+            return super()._load_from_checkpoint(resume_from_checkpoint, model)
+        model = model if model is not None else self.model
+        restored = type(model).from_pretrained(resume_from_checkpoint, dtype=next(model.parameters()).dtype)
+        model.load_state_dict(restored.state_dict())
+
     def get_train_dataloader(self):
         args = self.args
         common = {
@@ -210,7 +219,10 @@ class AVSSLTrainer(Trainer):
         supervised = model(labeled["pixel_values"], labeled.get("input_values"), labels=labeled["labels"])
         terms = {"loss_s": supervised.loss}
         args = self.args
-        semi_supervised = self.state.global_step >= args.supervised_warmup_steps and "index" in unlabeled
+        weights = (args.gamma_u, args.gamma_mix, args.gamma_contrastive)
+        semi_supervised = (
+            any(weights) and self.state.global_step >= args.supervised_warmup_steps and "index" in unlabeled
+        )
         if semi_supervised:
             terms.update(self._semi_supervised_terms(model, supervised, unlabeled))
         loss = terms["loss_s"]

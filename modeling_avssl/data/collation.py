@@ -209,6 +209,7 @@ def training_loader(
         "collate_fn": collate,
         "persistent_workers": num_workers > 0,
         "pin_memory": torch.cuda.is_available(),
+        "generator": torch.Generator().manual_seed(seed),  # worker seeds without touching the global RNG
     }
     if not isinstance(rows, datasets.IterableDataset):
         sampler = ShardedStream(len(rows), batch_size, seed, rank, world_size, start_step)

@@ -1,0 +1,215 @@
+"""The semi-supervised trainer: what one step computes, that a resumed run ends where an uninterrupted one does, and
+that two processes keep one teacher and one FlexMatch record."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from modeling_avssl import AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLocalizerConfig, trainer_avssl
+from modeling_avssl.data import VideoAugmentation
+from modeling_avssl.data.collation import ClipTransform
+from modeling_avssl.data.sources import video_folder
+from modeling_avssl.trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
+from tiny import make_tiny_config
+from train_avssl import main as train
+from train_avssl import parse_arguments
+from trees import write_video
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = os.path.join(ROOT, "configs", "avsynth_tiny.yaml")
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory):
+    """Six clips of three classes with tones of different pitches."""
+    root = tmp_path_factory.mktemp("clips")
+    for i in range(6):
+        write_video(root / "train" / f"class{i % 3}" / f"{i}.mp4", shade=40 * (i % 3), frames=16)
+    return video_folder(root, "train").dataset
+
+
+def trainer_for(tmp_path, rows, **overrides) -> AVSSLTrainer:
+    config = make_tiny_config(id2label={0: "a", 1: "b", 2: "c"})
+    values = {
+        "output_dir": str(tmp_path / "run"),
+        "per_device_train_batch_size": 1,
+        "unlabeled_ratio": 3,
+        "max_steps": 2,
+        "use_cpu": True,
+        "report_to": [],
+        "mask_type": "tube",
+        "save_strategy": "no",
+    }
+    values.update(overrides)
+    transform = ClipTransform(VideoAugmentation(32), num_frames=4, frame_stride=1, num_mel_bins=32, max_length=64)
+    return AVSSLTrainer(
+        AVSSLForVideoClassification(config),
+        AVSSLTrainingArguments(**values),
+        labeled=rows.select([0, 1, 2]),
+        unlabeled=rows.select([3, 4, 5]),
+        transform=transform,
+        num_unlabeled_indices=6,
+    )
+
+
+def one_batch(trainer: AVSSLTrainer) -> dict:
+    return trainer._prepare_inputs(next(iter(trainer.get_train_dataloader())))
+
+
+def test_no_mixing_and_zero_weights_is_exactly_supervised_training(tmp_path, rows):
+    trainer = trainer_for(tmp_path, rows, mask_type="none", gamma_u=0, gamma_mix=0, gamma_contrastive=0)
+    inputs = one_batch(trainer)
+    labeled = inputs["labeled"]
+    loss = trainer.compute_loss(trainer.model, inputs)
+    expected = trainer.model(labeled["pixel_values"], labeled["input_values"], labels=labeled["labels"]).loss
+    assert loss.item() == expected.item()
+    assert set(trainer._terms) == {"loss_s"}
+
+
+def test_no_gradient_reaches_the_teacher_or_the_localizer(tmp_path, rows):
+    localizer_config = AVSSLLocalizerConfig(
+        embed_dim=16,
+        image_size=64,
+        audio_features={"type": "fbank", "sample_rate": 16000, "num_mel_bins": 32, "max_length": 50},
+    )
+    AVSSLLocalizer(localizer_config).save_pretrained(tmp_path / "localizer")
+    trainer = trainer_for(tmp_path, rows, mask_type="asl", localizer_name_or_path=str(tmp_path / "localizer"))
+    inputs = one_batch(trainer)
+    assert inputs["unlabeled"]["localizer_spectrogram"].shape == (3, 1, 32, 50)
+
+    trainer.compute_loss(trainer.model, inputs).backward()
+
+    assert all(p.grad is None for p in trainer.teacher.model.parameters())
+    assert all(p.grad is None and not p.requires_grad for p in trainer.localizer.parameters())
+    assert all(p.grad is not None for p in trainer.model.classifier.parameters())
+    assert {"loss_s", "loss_u", "loss_mix", "loss_c", "lambda", "above_threshold"} <= set(trainer._terms)
+
+
+def test_the_mix_target_uses_the_lambda_and_partner_of_the_mixed_input(tmp_path, rows, monkeypatch):
+    trainer = trainer_for(tmp_path, rows, mask_type="tube", mix_beta=[2.0])
+    seen = {}
+    student_forward, audio_mixup = trainer.model.forward, trainer_avssl.mix_audio
+
+    def forward(pixel_values, input_values=None, labels=None, token_mix=None):
+        if token_mix is not None:
+            seen["mixed_audio"], seen["token_partner"] = input_values, token_mix[1]
+        return student_forward(pixel_values, input_values, labels=labels, token_mix=token_mix)
+
+    def mix_audio(features, partner, lam):
+        seen["partner"], seen["lam"] = partner, lam
+        return audio_mixup(features, partner, lam)
+
+    def mix_loss(logits, target, mask):
+        seen["target"] = target
+        return logits.sum() * 0
+
+    monkeypatch.setattr(trainer.model, "forward", forward)
+    monkeypatch.setattr(trainer_avssl, "mix_audio", mix_audio)
+    monkeypatch.setattr(trainer_avssl, "mix_loss", mix_loss)
+    inputs = one_batch(trainer)
+    trainer.compute_loss(trainer.model, inputs)
+
+    unlabeled, partner, lam = inputs["unlabeled"], seen["partner"], seen["lam"]
+    assert torch.equal(seen["token_partner"], partner)
+    assert torch.equal(seen["mixed_audio"], audio_mixup(unlabeled["strong_input_values"], partner, lam))
+    probs = trainer.teacher(unlabeled["pixel_values"], unlabeled["input_values"]).logits.softmax(dim=-1)
+    torch.testing.assert_close(seen["target"], lam[:, None] * probs + (1 - lam[:, None]) * probs[partner])
+
+
+def test_a_config_file_is_overridden_by_the_command_line():
+    model_args, data_args, training_args = parse_arguments([TINY, "--max_steps", "3", "--mix_beta", "5", "10"])
+    assert training_args.max_steps == 3 and training_args.mix_beta == [5.0, 10.0]
+    assert data_args.dataset == "avsynth" and model_args.model_config.endswith("avsynth_tiny_model.json")
+    assert training_args.ignore_data_skip
+
+
+@pytest.fixture(scope="module")
+def avsynth(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("avsynth"))
+
+
+def tiny_run(output_dir, data_path, *extra) -> list[str]:
+    return [
+        TINY,
+        "--output_dir",
+        str(output_dir),
+        "--data_path",
+        data_path,
+        "--model_config",
+        os.path.join(ROOT, "configs", "avsynth_tiny_model.json"),
+        *extra,
+    ]
+
+
+def test_a_resumed_run_ends_with_the_uninterrupted_runs_student_and_teacher(tmp_path, avsynth):
+    checkpoints = ["--max_steps", "4", "--save_strategy", "steps", "--save_steps", "2"]
+    train(tiny_run(tmp_path / "whole", avsynth, *checkpoints))
+    train(
+        tiny_run(
+            tmp_path / "resumed",
+            avsynth,
+            *checkpoints,
+            "--resume_from_checkpoint",
+            str(tmp_path / "whole" / "checkpoint-2"),
+        )
+    )
+
+    for name in ("model.safetensors", "teacher.safetensors"):
+        whole = load_file(tmp_path / "whole" / "checkpoint-4" / name)
+        resumed = load_file(tmp_path / "resumed" / "checkpoint-4" / name)
+        assert whole.keys() == resumed.keys()
+        for key in whole:
+            torch.testing.assert_close(resumed[key], whole[key], atol=1e-6, rtol=0, msg=f"{name}: {key}")
+    whole_state = json.loads((tmp_path / "whole" / "checkpoint-4" / "avssl_state.json").read_text())
+    assert json.loads((tmp_path / "resumed" / "checkpoint-4" / "avssl_state.json").read_text()) == whole_state
+
+
+def test_the_final_folder_holds_what_push_to_hub_uploads(tmp_path, avsynth):
+    train(tiny_run(tmp_path / "run", avsynth, "--export_teacher", "true"))
+    files = set(os.listdir(tmp_path / "run"))
+    assert {
+        "config.json",
+        "model.safetensors",
+        "modeling_avssl.py",
+        "configuration_avssl.py",
+        "processing_avssl.py",
+        "processor_config.json",
+        "README.md",
+        "eval_results.json",
+    } <= files
+    assert "auto_map" in json.loads((tmp_path / "run" / "config.json").read_text())
+    metrics = json.loads((tmp_path / "run" / "eval_results.json").read_text())
+    assert metrics["eval_videos"] == 12 and 0 <= metrics["eval_top1"] <= metrics["eval_top5"] <= 1
+
+
+def test_two_processes_keep_one_teacher_and_one_flexmatch_record(tmp_path, avsynth):
+    train(tiny_run(tmp_path / "prepare", avsynth, "--max_steps", "1"))  # generates AVSynth once, outside the launch
+    out = tmp_path / "processes.json"
+    accelerate = os.path.join(os.path.dirname(sys.executable), "accelerate")
+    script = os.path.join(ROOT, "tests", "distributed_training.py")
+    launch = subprocess.run(
+        [
+            accelerate,
+            "launch",
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            script,
+            str(out),
+            *tiny_run(tmp_path / "ddp", avsynth, "--max_steps", "4", "--tau", "0.05"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": ROOT},
+    )
+    assert launch.returncode == 0, launch.stderr[-3000:]
+    first, second = json.loads(out.read_text())
+    assert first["teacher"] == second["teacher"]
+    assert first["record"] == second["record"] and any(label >= 0 for label in first["record"])
