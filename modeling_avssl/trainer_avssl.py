@@ -40,11 +40,17 @@ TEACHER_FILE, STATE_FILE = "teacher.safetensors", "avssl_state.json"
 
 @dataclass
 class AVSSLTrainingArguments(TrainingArguments):
-    """`TrainingArguments` plus the method's knobs (DESIGN.md section 5; defaults from item 10).
+    """`TrainingArguments` plus the method's knobs (DESIGN.md section 5; defaults from item 10, including SGD with
+    momentum 0.9 and weight decay 1e-3 for 50 epochs).
 
     The streams resume exactly by themselves, so `ignore_data_skip` is always on (the Trainer must not skip batches
     of them again).
     """
+
+    optim: str = field(default="sgd", metadata={"help": "the paper trains with SGD"})
+    optim_args: str | None = field(default="momentum=0.9", metadata={"help": "SGD's momentum"})
+    weight_decay: float = field(default=1e-3)
+    num_train_epochs: float = field(default=50.0, metadata={"help": "epochs over the unlabeled set"})
 
     unlabeled_ratio: int = field(
         default=5, metadata={"help": "unlabeled clips per labeled clip in a batch (B_u / B_l)"}

@@ -1,0 +1,172 @@
+"""Where a training step's time goes: student forward/backward, teacher, localizer, masks, losses, EMA, optimizer.
+
+    python benchmarks/bench_step.py [--steps 10]
+
+Builds `AVSSLTrainer` with ASL-guided mixup, FlexMatch and all four loss terms (B_l = 1, B_u = 5) for a tiny and a
+small configuration on the CPU, decodes one batch of AVSynth clips once, and times `--steps` full steps (forward,
+backward, optimizer step, EMA update) on it after one warm-up step. Each part is timed by wrapping the function that
+does it; the student's forward and backward is the rest of the step.
+"""
+
+import argparse
+import os
+import tempfile
+import time
+from collections import defaultdict
+
+import torch
+
+from modeling_avssl import (
+    AVSSLConfig,
+    AVSSLForVideoClassification,
+    AVSSLLocalizer,
+    AVSSLLocalizerConfig,
+    trainer_avssl,
+)
+from modeling_avssl.data import VideoAugmentation
+from modeling_avssl.data.avsynth import generate
+from modeling_avssl.data.collation import ClipTransform
+from modeling_avssl.data.sources import video_folder
+from modeling_avssl.trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
+
+
+def encoders(size: int, patch: int, frames: int, hidden: int, layers: int, mel: int, length: int) -> dict:
+    heads, intermediate = hidden // 32, 4 * hidden
+    common = {"hidden_size": hidden, "num_hidden_layers": layers, "num_attention_heads": heads}
+    return {
+        "video_config": {
+            "model_type": "videomae",
+            "image_size": size,
+            "patch_size": patch,
+            "num_frames": frames,
+            "tubelet_size": 2,
+            "intermediate_size": intermediate,
+            **common,
+        },
+        "audio_config": {
+            "model_type": "audio-spectrogram-transformer",
+            "num_mel_bins": mel,
+            "max_length": length,
+            "patch_size": 16,
+            "frequency_stride": 16,
+            "time_stride": 16,
+            "intermediate_size": intermediate,
+            **common,
+        },
+        "fusion_num_layers": 2,
+        "fusion_hidden_size": hidden,
+        "fusion_num_attention_heads": heads,
+        "fusion_intermediate_size": intermediate,
+    }
+
+
+CONFIGS = {
+    "tiny (32 px, 4 frames, 2 layers of 32)": (encoders(32, 8, 4, 32, 2, 32, 64), 64),
+    "small (64 px, 8 frames, 4 layers of 192)": (encoders(64, 8, 8, 192, 4, 64, 256), 112),
+}
+PARTS = {
+    "teacher forward": ("teacher", "__call__"),
+    "localizer": ("trainer", "_localization_maps"),
+    "mask sampling": ("module", "asl_guided_mask"),
+    "losses": ("module", ("unlabeled_loss", "mix_loss", "contrastive_loss")),
+    "thresholds": ("thresholds", "mask"),
+    "EMA update": ("teacher", "update"),
+}
+
+
+def timed(function, times: list[float]):
+    def wrapper(*args, **kwargs):
+        start = time.perf_counter()
+        result = function(*args, **kwargs)
+        times.append(time.perf_counter() - start)
+        return result
+
+    return wrapper
+
+
+def benchmark(name: str, values: dict, localizer_size: int, data: str, folder: str, steps: int) -> None:
+    rows = video_folder(data, "train").dataset
+    classes = sorted(set(rows.features["label"].names))
+    config = AVSSLConfig(**values, id2label=dict(enumerate(classes)))
+    localizer = AVSSLLocalizerConfig(
+        embed_dim=64,
+        image_size=localizer_size,
+        audio_features={"type": "fbank", "sample_rate": 16000, "num_mel_bins": 64, "max_length": 200},
+    )
+    AVSSLLocalizer(localizer).save_pretrained(os.path.join(folder, "localizer"))
+    frames, _, size, _ = config.video_input_shape
+    audio = config.audio_config
+    transform = ClipTransform(
+        VideoAugmentation(size), frames, 1, num_mel_bins=audio.num_mel_bins, max_length=audio.max_length
+    )
+    args = AVSSLTrainingArguments(
+        output_dir=os.path.join(folder, "run"),
+        per_device_train_batch_size=1,
+        unlabeled_ratio=5,
+        max_steps=10,
+        use_cpu=True,
+        report_to=[],
+        save_strategy="no",
+        mask_type="asl",
+        tau=0.05,
+        localizer_name_or_path=os.path.join(folder, "localizer"),
+    )
+    trainer = AVSSLTrainer(
+        AVSSLForVideoClassification(config),
+        args,
+        labeled=rows.select(range(12)),
+        unlabeled=rows.select(range(12, len(rows))),
+        transform=transform,
+        num_unlabeled_indices=len(rows),
+    )
+    trainer.create_optimizer_and_scheduler(num_training_steps=steps + 1)
+    trainer.current_gradient_accumulation_steps = 1  # set by the Trainer's own loop
+    inputs = trainer._prepare_inputs(next(iter(trainer.get_train_dataloader())))
+    times = defaultdict(list)
+    for part, (owner, names) in PARTS.items():
+        target = {"teacher": trainer.teacher, "trainer": trainer, "thresholds": trainer.thresholds}.get(owner)
+        for attribute in [names] if isinstance(names, str) else names:
+            if owner == "module":
+                setattr(trainer_avssl, attribute, timed(getattr(trainer_avssl, attribute), times[part]))
+            elif attribute == "__call__":
+                type(target).__call__ = timed(type(target).__call__, times[part])
+            else:
+                setattr(target, attribute, timed(getattr(target, attribute), times[part]))
+    trainer.optimizer.step = timed(trainer.optimizer.step, times["optimizer step"])
+
+    def step() -> float:
+        start = time.perf_counter()
+        trainer.training_step(trainer.model, inputs)
+        trainer.optimizer.step()
+        trainer.optimizer.zero_grad()
+        trainer.teacher.update(trainer.model)
+        return time.perf_counter() - start
+
+    step()
+    for values_ in times.values():
+        values_.clear()
+    total = sum(step() for _ in range(steps)) / steps
+    parts = {part: sum(values_) / steps for part, values_ in times.items()}
+    parts["student forward + backward"] = total - sum(parts.values())
+    overhead = sum(parts[p] for p in ("mask sampling", "losses", "thresholds", "EMA update"))
+    print(f"\n{name}: {total * 1e3:.0f} ms per step, {sum(p.numel() for p in trainer.model.parameters()) / 1e6:.2f}M")
+    for part, seconds in sorted(parts.items(), key=lambda item: -item[1]):
+        print(f"  {part:<28}{seconds * 1e3:>8.1f} ms {100 * seconds / total:>6.1f}%")
+    print(
+        f"  {'all but the models':<28}{overhead * 1e3:>8.1f} ms {100 * overhead / total:>6.1f}%  (masks, losses, ...)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=10)
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads; B_l = 1, B_u = 5")
+    with tempfile.TemporaryDirectory() as folder:
+        generate(os.path.join(folder, "avsynth"), 36, 0)
+        for name, (values, localizer_size) in CONFIGS.items():
+            benchmark(name, values, localizer_size, os.path.join(folder, "avsynth"), folder, args.steps)
+
+
+if __name__ == "__main__":
+    main()
