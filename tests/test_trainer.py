@@ -207,7 +207,7 @@ def test_two_processes_keep_one_teacher_and_one_flexmatch_record(tmp_path, avsyn
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": ROOT},
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))},
     )
     assert launch.returncode == 0, launch.stderr[-3000:]
     first, second = json.loads(out.read_text())
