@@ -153,6 +153,8 @@ class AVSSLTrainer(Trainer):
         self.teacher = EMATeacher(model, args.ema_decay)
         num_classes = model.config.num_labels
         if args.threshold == "flex":
+            if num_unlabeled_indices is None and isinstance(unlabeled, datasets.IterableDataset):
+                raise ValueError("FlexMatch over a streamed unlabeled set needs num_unlabeled_indices.")
             size = num_unlabeled_indices if num_unlabeled_indices is not None else max(unlabeled["index"]) + 1
             self.thresholds = FlexMatchThresholds(num_classes, size, args.tau)
         else:
