@@ -1,11 +1,11 @@
 """Semi-supervised audio-visual action recognition with ASL-guided mixup: one script, one or many processes.
 
-    accelerate launch train_avssl.py [CONFIG.yaml|CONFIG.json] [--any_argument value ...]
+    accelerate launch train_avssl.py [CONFIG.yaml ...] [--any_argument value ...]
 
-Every field of `ModelArguments`, `DataArguments` and `AVSSLTrainingArguments` can be set in the config file and
-overridden on the command line. The run draws (or reuses) the labeled split, trains, evaluates with the multi-view
-protocol, and saves the model (the student, or the teacher with `--export_teacher`), its processor, the remote code
-and a model card to `output_dir`; `--push_to_hub` pushes that folder.
+Every field of `ModelArguments`, `DataArguments` and `AVSSLTrainingArguments` can be set in config files (a data
+set's, then a variant's) and overridden on the command line. The run draws (or reuses) the labeled split, trains,
+evaluates with the multi-view protocol, and saves the model (the student, or the teacher with `--export_teacher`),
+its processor, the remote code and a model card to `output_dir`; `--push_to_hub` pushes that folder.
 """
 
 import json
@@ -61,14 +61,17 @@ class DataArguments:
 
 
 def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataArguments, AVSSLTrainingArguments]:
-    """A YAML or JSON file first (optional), then `--name value` overrides (the last value of a flag wins)."""
-    if argv and argv[0].endswith((".yaml", ".yml", ".json")):
+    """YAML or JSON files first (later files override earlier ones, e.g. a data set's config and then a variant),
+    then `--name value` overrides (the last value of a flag wins)."""
+    flags = []
+    while argv and argv[0].endswith((".yaml", ".yml", ".json")):
         with open(argv[0]) as handle:
             values = yaml.safe_load(handle) or {}
-        argv = [flag for key, value in values.items() if value is not None for flag in _as_flags(key, value)] + argv[
-            1:
-        ]
-    return HfArgumentParser((ModelArguments, DataArguments, AVSSLTrainingArguments)).parse_args_into_dataclasses(argv)
+        flags += [flag for key, value in values.items() if value is not None for flag in _as_flags(key, value)]
+        argv = argv[1:]
+    return HfArgumentParser((ModelArguments, DataArguments, AVSSLTrainingArguments)).parse_args_into_dataclasses(
+        flags + argv
+    )
 
 
 def _as_flags(key: str, value) -> list[str]:
