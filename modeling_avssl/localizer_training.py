@@ -14,18 +14,17 @@ from transformers import Trainer, TrainingArguments
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from .configuration_avssl import AVSSLLocalizerConfig
-from .data import Clip, load_clip, log_mel_fbank
+from .data import Clip, load_clip
+from .data.audio import feature_seconds, localizer_spectrogram
 from .modeling_localizer import AVSSLLocalizer
 
 
 class LocalizerClips(Dataset):
-    """`{"pixel_values": (3, S, S), "spectrogram": (1, mel, time)}` from video files: in training a random clip
+    """`{"pixel_values": (3, S, S), "spectrogram": (1, freq, time)}` from video files: in training a random clip
     position and frame, flipped with probability 0.5; otherwise the middle frame of the centre clip. Randomness
     comes from torch's generator, which the Trainer seeds (per DataLoader worker too)."""
 
     def __init__(self, files: list[str], config: AVSSLLocalizerConfig, num_frames: int, training: bool):
-        if config.audio_features["type"] != "fbank":
-            raise ValueError("Training from video files uses fbank audio features.")
         self.files, self.config, self.num_frames, self.training = list(files), config, num_frames, training
 
     def __len__(self) -> int:
@@ -36,7 +35,7 @@ class LocalizerClips(Dataset):
         clip = load_clip(
             self.files[index],
             self.num_frames,
-            audio_seconds=features["max_length"] / 100,
+            audio_seconds=feature_seconds(features),
             sample_rate=features["sample_rate"],
             training=self.training,
             rng=np.random.default_rng(int(torch.randint(2**62, ()))),
@@ -49,16 +48,15 @@ class LocalizerClips(Dataset):
 
 
 def localizer_inputs(clip: Clip, frame_index: int, config: AVSSLLocalizerConfig) -> dict[str, torch.Tensor]:
-    """One frame of a decoded clip, normalised and resized to `(3, S, S)`, and the clip's fbank `(1, mel, time)`,
-    as a localizer with fbank audio features takes them."""
+    """One frame of a decoded clip, normalised and resized to `(3, S, S)`, and the clip's audio features
+    `(1, freq, time)`, as the localizer takes them."""
     frame = torch.from_numpy(np.ascontiguousarray(clip.frames[frame_index])).permute(2, 0, 1).float()[None] / 255
     size = (config.image_size, config.image_size)
     frame = F.interpolate(frame, size=size, mode="bilinear", antialias=True, align_corners=False)[0]
     mean, std = torch.tensor(IMAGENET_DEFAULT_MEAN).view(3, 1, 1), torch.tensor(IMAGENET_DEFAULT_STD).view(3, 1, 1)
     pixel_values = (frame - mean) / std
-    features = config.audio_features
-    fbank = log_mel_fbank(clip.audio, features["sample_rate"], features["num_mel_bins"], features["max_length"])
-    return {"pixel_values": pixel_values, "spectrogram": fbank.T.unsqueeze(0)}
+    spectrogram = localizer_spectrogram(clip.audio, clip.sample_rate, config.audio_features)
+    return {"pixel_values": pixel_values, "spectrogram": spectrogram}
 
 
 class LocalizerTrainer(Trainer):

@@ -15,6 +15,7 @@ from PIL import Image
 from torch.nn import functional as F
 
 from .data import load_clip
+from .data.audio import feature_seconds
 from .localizer_training import localizer_inputs
 from .mixing import asl_guided_mask, maps_to_token_grid, tube_token_mask
 from .modeling_localizer import AVSSLLocalizer
@@ -29,10 +30,15 @@ def heat(values: np.ndarray) -> np.ndarray:
 def frame_and_map(video: str, localizer: AVSSLLocalizer, frame_index: int) -> tuple[np.ndarray, np.ndarray]:
     """The frame (uint8 `(S, S, 3)` at the localizer's size) and its localization map `(h, w)`."""
     features = localizer.config.audio_features
-    if features["type"] != "fbank":
-        raise ValueError(f"This picture needs a localizer trained on fbank features, not {features['type']!r}.")
     # the first of two evenly spaced clips starts at 0 s, so `frame_index` counts from the start of the video
-    clip = load_clip(video, frame_index + 1, clip_index=0, num_clips=2, audio_seconds=features["max_length"] / 100)
+    clip = load_clip(
+        video,
+        frame_index + 1,
+        clip_index=0,
+        num_clips=2,
+        audio_seconds=feature_seconds(features),
+        sample_rate=features["sample_rate"],
+    )
     inputs = localizer_inputs(clip, frame_index, localizer.config)
     with torch.no_grad():
         localization = localizer.eval()(inputs["pixel_values"][None], inputs["spectrogram"][None]).maps[0]

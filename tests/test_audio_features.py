@@ -5,7 +5,7 @@ import pytest
 import torch
 from transformers import ASTFeatureExtractor
 
-from modeling_avssl.data.audio import log_mel_fbank, spec_augment
+from modeling_avssl.data.audio import localizer_spectrogram, log_mel_fbank, log_spectrogram, spec_augment
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,42 @@ def test_spec_augment_widths_scale_with_the_input_size_and_follow_the_generator(
     first = spec_augment(features, generator=torch.Generator().manual_seed(7))
     torch.testing.assert_close(spec_augment(features, generator=torch.Generator().manual_seed(7)), first)
     assert not torch.equal(features, spec_augment(features, 5, 5, generator=torch.Generator().manual_seed(1)))
+
+
+def test_log_spectrogram_equals_scipy_as_ezvsl_computes_it():
+    from scipy import signal
+
+    waveform = np.random.default_rng(0).normal(0, 0.1, 48000).astype(np.float32)
+    _, _, density = signal.spectrogram(waveform, 16000, nperseg=512, noverlap=274)
+    np.testing.assert_allclose(log_spectrogram(waveform, 16000).numpy(), np.log(density + 1e-7), atol=1e-5)
+
+
+EZVSL_FEATURES = {
+    "type": "log_spectrogram",
+    "sample_rate": 16000,
+    "window": 512,
+    "overlap": 274,
+    "seconds": 3.0,
+    "mean": 0.0,
+    "std": 12.0,
+}
+
+
+def test_a_localizer_spectrogram_takes_the_centred_seconds_and_normalises_them():
+    waveform = np.random.default_rng(1).normal(0, 0.1, 10 * 16000).astype(np.float32)
+    features = localizer_spectrogram(waveform, 16000, EZVSL_FEATURES)
+    centre = waveform[int(3.5 * 16000) : int(6.5 * 16000)]
+    assert features.shape == (1, 257, 200)
+    torch.testing.assert_close(features[0], log_spectrogram(centre, 16000) / 12.0)
+    fbank = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 64, "max_length": 200}
+    torch.testing.assert_close(
+        localizer_spectrogram(waveform, 16000, fbank)[0], log_mel_fbank(waveform[64000:96000], 16000, 64, 200).T
+    )
+
+
+def test_a_localizer_spectrogram_resamples_and_tiles_short_audio():
+    tone = np.sin(2 * np.pi * 440 * np.arange(8000) / 8000).astype(np.float32)  # 1 s at 8 kHz
+    features = localizer_spectrogram(tone, 8000, EZVSL_FEATURES)
+    assert features.shape == (1, 257, 200)
+    peak = features[0].mean(dim=1).argmax().item()
+    assert abs(peak * 16000 / 512 - 440) < 32  # the tone, at 16 kHz, over all 3 s

@@ -72,16 +72,18 @@ def test_no_mixing_and_zero_weights_is_exactly_supervised_training(tmp_path, row
     assert set(trainer._terms) == {"loss_s"}
 
 
-def test_no_gradient_reaches_the_teacher_or_the_localizer(tmp_path, rows):
-    localizer_config = AVSSLLocalizerConfig(
-        embed_dim=16,
-        image_size=64,
-        audio_features={"type": "fbank", "sample_rate": 16000, "num_mel_bins": 32, "max_length": 50},
+FBANK = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 32, "max_length": 50}
+EZVSL = {"type": "log_spectrogram", "sample_rate": 16000, "window": 512, "overlap": 274, "seconds": 3.0, "std": 12.0}
+
+
+@pytest.mark.parametrize("features, shape", [(FBANK, (32, 50)), (EZVSL, (257, 200))], ids=["fbank", "ezvsl"])
+def test_no_gradient_reaches_the_teacher_or_the_localizer(tmp_path, rows, features, shape):
+    AVSSLLocalizer(AVSSLLocalizerConfig(embed_dim=16, image_size=64, audio_features=features)).save_pretrained(
+        tmp_path / "localizer"
     )
-    AVSSLLocalizer(localizer_config).save_pretrained(tmp_path / "localizer")
     trainer = trainer_for(tmp_path, rows, mask_type="asl", localizer_name_or_path=str(tmp_path / "localizer"))
     inputs = one_batch(trainer)
-    assert inputs["unlabeled"]["localizer_spectrogram"].shape == (3, 1, 32, 50)
+    assert inputs["unlabeled"]["localizer_spectrogram"].shape == (3, 1, *shape)
 
     trainer.compute_loss(trainer.model, inputs).backward()
 

@@ -5,6 +5,7 @@ This is the project's only use of torchaudio (its Kaldi-compatible fbank), kept 
 
 import numpy as np
 import torch
+import torchaudio
 import torchaudio.compliance.kaldi as kaldi
 
 
@@ -33,6 +34,61 @@ def log_mel_fbank(
     if len(fbank) < max_length:
         fbank = torch.nn.functional.pad(fbank, (0, 0, 0, max_length - len(fbank)))
     return (fbank - mean) / (2 * std)
+
+
+def log_spectrogram(
+    waveform: np.ndarray | torch.Tensor, sample_rate: int, window: int = 512, overlap: int = 274
+) -> torch.Tensor:
+    """EZ-VSL / FNAC's audio features before normalisation: `log(PSD + 1e-7)`, `(window // 2 + 1, segments)` float32.
+
+    The power spectral density is `scipy.signal.spectrogram(x, sample_rate, nperseg=window, noverlap=overlap)` with
+    its defaults (periodic Tukey window with alpha 0.25, each segment's mean removed, one-sided density scaling),
+    computed here with torch so that scipy is not needed.
+    """
+    x = torch.as_tensor(waveform, dtype=torch.float64).reshape(-1)
+    segments = x.unfold(0, window, window - overlap)
+    segments = segments - segments.mean(dim=1, keepdim=True)
+    taper = _tukey(window + 1, 0.25)[:-1]  # periodic: the symmetric window one longer, without its last point
+    power = torch.fft.rfft(segments * taper).abs().pow(2) / (sample_rate * taper.pow(2).sum())
+    power[:, 1 : -1 if window % 2 == 0 else None] *= 2  # one-sided: all but DC (and Nyquist) count twice
+    return torch.log(power.T + 1e-7).float()
+
+
+def _tukey(length: int, alpha: float) -> torch.Tensor:
+    """The symmetric Tukey window: flat with cosine tapers over `alpha` of its length."""
+    n = torch.arange(length, dtype=torch.float64)
+    width = int(alpha * (length - 1) / 2)
+    window = torch.ones(length, dtype=torch.float64)
+    rise = n[: width + 1]
+    window[: width + 1] = 0.5 * (1 + torch.cos(torch.pi * (-1 + 2 * rise / (alpha * (length - 1)))))
+    window[length - width - 1 :] = window[: width + 1].flip(0)
+    return window
+
+
+def feature_seconds(features: dict) -> float:
+    """How many seconds of audio a localizer's `audio_features` cover."""
+    return features["max_length"] / 100 if features["type"] == "fbank" else features["seconds"]
+
+
+def localizer_spectrogram(waveform: np.ndarray | torch.Tensor, sample_rate: int, features: dict) -> torch.Tensor:
+    """A localizer's audio input `(1, freq, time)` from a mono waveform, as its config's `audio_features` say.
+
+    The centred `seconds` of the waveform (`max_length / 100` for fbank), resampled to the localizer's rate and tiled
+    when shorter (as EZ-VSL does), become AST-style fbank `(mel, time)` or EZ-VSL / FNAC's normalised log spectrogram.
+    """
+    waveform = torch.as_tensor(waveform, dtype=torch.float32).reshape(-1)
+    rate = features["sample_rate"]
+    if sample_rate != rate:
+        waveform = torchaudio.functional.resample(waveform, sample_rate, rate)
+    length = int(round(feature_seconds(features) * rate))
+    if 0 < len(waveform) < length:
+        waveform = waveform.repeat(-(-length // len(waveform)))
+    start = (len(waveform) - length) // 2
+    waveform = waveform[start : start + length]
+    if features["type"] == "fbank":
+        return log_mel_fbank(waveform, rate, features["num_mel_bins"], features["max_length"]).T.unsqueeze(0)
+    spectrogram = log_spectrogram(waveform, rate, features["window"], features["overlap"])
+    return ((spectrogram - features.get("mean", 0.0)) / features["std"]).unsqueeze(0)
 
 
 def spec_augment(

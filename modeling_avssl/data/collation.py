@@ -16,7 +16,7 @@ import torch
 from datasets.distributed import split_dataset_by_node
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
-from .audio import log_mel_fbank, spec_augment
+from .audio import localizer_spectrogram, log_mel_fbank, spec_augment
 from .decoding import DecodeError, load_clip
 from .sampling import ShardedStream
 from .video_transforms import VideoAugmentation, frames_to_video
@@ -31,9 +31,9 @@ class ClipTransform:
         num_frames: frames per clip; `frame_stride` source frames apart.
         sample_rate, num_mel_bins, max_length: the audio features (AST's: 16 kHz, 128 bins, 1024 frames of 10 ms).
         strong: also make the strong views (unlabeled samples).
-        localizer_features: the fbank settings of an ASL localizer (`AVSSLLocalizerConfig.audio_features`); with
-            `strong`, the sample also carries the `localizer_spectrogram` `(1, mel, time)` of the audio window
-            centred on the clip.
+        localizer_features: the audio features of an ASL localizer (`AVSSLLocalizerConfig.audio_features`); with
+            `strong`, the sample also carries its `localizer_spectrogram` `(1, freq, time)` of the audio centred on
+            the clip.
     """
 
     augmentation: VideoAugmentation
@@ -80,22 +80,10 @@ class ClipTransform:
             views["strong_pixel_values"] = self.augmentation.strong(frames, generator)
             views["strong_input_values"] = spec_augment(features, generator=generator)
             if self.localizer_features is not None:
-                views["localizer_spectrogram"] = self._localizer_spectrogram(clip.audio)
+                views["localizer_spectrogram"] = localizer_spectrogram(
+                    clip.audio, self.sample_rate, self.localizer_features
+                )
         return views
-
-    def _localizer_spectrogram(self, audio: np.ndarray) -> torch.Tensor:
-        features = self.localizer_features
-        if features["type"] != "fbank" or features["sample_rate"] != self.sample_rate:
-            raise ValueError(
-                f"ASL masks in training need a localizer that takes fbank features at {self.sample_rate} Hz, "
-                f"got {features}."
-            )
-        length = int(features["max_length"] / 100 * self.sample_rate)
-        start = max((len(audio) - length) // 2, 0)
-        fbank = log_mel_fbank(
-            audio[start : start + length], self.sample_rate, features["num_mel_bins"], features["max_length"]
-        )
-        return fbank.T.unsqueeze(0)
 
 
 class TrainingClips(Dataset):
