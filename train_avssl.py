@@ -33,7 +33,11 @@ logger = logging.getLogger("train_avssl")
 @dataclass
 class ModelArguments:
     model_config: str | None = field(
-        default=None, metadata={"help": "a JSON AVSSLConfig to train from scratch (tiny models, AVSynth)"}
+        default=None,
+        metadata={
+            "help": "a JSON AVSSLConfig to train from scratch (tiny models, AVSynth); without its audio encoder "
+            "when audio_model_name_or_path is 'none'"
+        },
     )
     model_name_or_path: str | None = field(default=None, metadata={"help": "an AVSSL checkpoint to start from"})
     video_model_name_or_path: str = field(default="MCG-NJU/videomae-base")
@@ -110,14 +114,16 @@ def load_data(data: DataArguments) -> tuple:
 
 def build_model(model_args: ModelArguments, classes: list[str]) -> AVSSLForVideoClassification:
     labels = {"id2label": dict(enumerate(classes)), "label2id": {name: i for i, name in enumerate(classes)}}
+    video_only = str(model_args.audio_model_name_or_path).lower() == "none"
     if model_args.model_config:
         with open(model_args.model_config) as handle:
-            return AVSSLForVideoClassification(AVSSLConfig(**{**json.load(handle), **labels}))
+            values = {**json.load(handle), **labels}
+        return AVSSLForVideoClassification(AVSSLConfig(**{**values, **({"audio_config": None} if video_only else {})}))
     if model_args.model_name_or_path:
         return AVSSLForVideoClassification.from_pretrained(
             model_args.model_name_or_path, ignore_mismatched_sizes=True, **labels
         )
-    audio = None if str(model_args.audio_model_name_or_path).lower() == "none" else model_args.audio_model_name_or_path
+    audio = None if video_only else model_args.audio_model_name_or_path
     return AVSSLForVideoClassification.from_encoders_pretrained(model_args.video_model_name_or_path, audio, **labels)
 
 

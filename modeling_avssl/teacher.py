@@ -28,6 +28,7 @@ class EMATeacher:
     @torch.no_grad()
     def update(self, student: nn.Module) -> None:
         for own, followed in zip(self.model.parameters(), student.parameters(), strict=True):
+            followed = followed.full_tensor() if hasattr(followed, "full_tensor") else followed  # FSDP2 shards
             own.lerp_(followed.detach().to(own.dtype), 1 - self.decay)
         for own, followed in zip(self.model.buffers(), student.buffers(), strict=True):
             own.copy_(followed)

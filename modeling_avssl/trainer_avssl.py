@@ -224,7 +224,7 @@ class AVSSLTrainer(Trainer):
         labeled, unlabeled = inputs["labeled"], inputs["unlabeled"]
         for batch in (labeled, unlabeled):
             self.bad_files.update(len(batch.get("index", [])), batch["bad_files"])
-        supervised = model(labeled["pixel_values"], labeled.get("input_values"), labels=labeled["labels"])
+        supervised = model(labeled["pixel_values"], self._audio(labeled, "input_values"), labels=labeled["labels"])
         terms = {"loss_s": supervised.loss}
         args = self.args
         weights = (args.gamma_u, args.gamma_mix, args.gamma_contrastive)
@@ -245,9 +245,13 @@ class AVSSLTrainer(Trainer):
             self._terms[name].append(float(value.detach()))
         return (loss, supervised) if return_outputs else loss
 
+    def _audio(self, batch: dict, key: str) -> torch.Tensor | None:
+        """The batch's audio features under `key`, or None for a video-only model."""
+        return batch[key] if self.teacher.model.config.is_audio_visual else None
+
     def _semi_supervised_terms(self, model, supervised, unlabeled: dict) -> dict[str, torch.Tensor]:
         args, config = self.args, self.accelerator.unwrap_model(model).config
-        audio, strong_audio = unlabeled.get("input_values"), unlabeled.get("strong_input_values")
+        audio, strong_audio = self._audio(unlabeled, "input_values"), self._audio(unlabeled, "strong_input_values")
         probs = self.teacher(unlabeled["pixel_values"], audio).logits.float().softmax(dim=-1)
         mask = self.thresholds.mask(probs, unlabeled["index"])
         strong = model(unlabeled["strong_pixel_values"], strong_audio)
