@@ -1,0 +1,63 @@
+"""Classify a video with a trained AVSSL model: the labels and scores of its most probable classes.
+
+    python -m modeling_avssl.predict VIDEO [--model DIR_OR_HUB_ID] [--top-k 5] [--clips 1] [--frame-stride 4]
+
+The model and its processor load with `AutoModelForVideoClassification` / `AutoProcessor`; the video's frames and the
+audio around them are decoded by `load_clip`, `--clips` evenly spaced clips, whose softmax outputs are averaged.
+"""
+
+import argparse
+import os
+
+import torch
+from transformers import AutoModelForVideoClassification, AutoProcessor
+
+from .data import DecodeError, load_clip
+
+
+def predict(
+    video: str | os.PathLike | bytes, model, processor, top_k: int = 5, clips: int = 1, frame_stride: int = 4
+) -> list[tuple[str, float]]:
+    """The `top_k` most probable labels of `video` with their probabilities, best first."""
+    config = model.config
+    extractor = processor.feature_extractor
+    decoded = [
+        load_clip(
+            video,
+            config.video_input_shape[0],
+            frame_stride=frame_stride,
+            clip_index=index,
+            num_clips=clips,
+            audio_seconds=extractor.max_length / 100,
+            sample_rate=extractor.sampling_rate,
+            require_audio=config.is_audio_visual,
+        )
+        for index in range(clips)
+    ]
+    inputs = processor(videos=decoded) if config.is_audio_visual else processor(videos=[c.frames for c in decoded])
+    with torch.no_grad():
+        probs = model(**inputs).logits.float().softmax(dim=-1).mean(dim=0)
+    scores, labels = probs.topk(min(top_k, len(probs)))
+    return [(config.id2label[int(label)], float(score)) for score, label in zip(scores, labels)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m modeling_avssl.predict", description=__doc__.split("\n\n")[0])
+    parser.add_argument("video", help="a video file (mp4, avi, mkv, webm, ...)")
+    parser.add_argument("--model", default="outputs/avsynth", help="a trained model's folder or Hub id")
+    parser.add_argument("--top-k", type=int, default=5)
+    parser.add_argument("--clips", type=int, default=1, help="evenly spaced clips whose predictions are averaged")
+    parser.add_argument("--frame-stride", type=int, default=4, help="source frames between a clip's frames")
+    args = parser.parse_args(argv)
+    model = AutoModelForVideoClassification.from_pretrained(args.model, trust_remote_code=True).eval()
+    processor = AutoProcessor.from_pretrained(args.model, trust_remote_code=True)
+    try:
+        predictions = predict(args.video, model, processor, args.top_k, args.clips, args.frame_stride)
+    except DecodeError as error:
+        parser.error(str(error))
+    for label, score in predictions:
+        print(f"{score:.3f}  {label}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""`python -m modeling_avssl.predict`: labels and scores of a video from a saved model folder."""
+
+import os
+
+import pytest
+
+from modeling_avssl.predict import main as predict_command
+from train_avssl import main as train
+from trees import write_broken
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("predict")
+    config = os.path.join(ROOT, "configs", "avsynth_tiny.yaml")
+    model = os.path.join(ROOT, "configs", "avsynth_tiny_model.json")
+    train(
+        [config, "--output_dir", str(folder / "model"), "--data_path", str(folder / "data"), "--model_config", model]
+    )
+    return folder
+
+
+def test_predict_prints_the_top_k_labels_best_first(trained, capsys):
+    video = next((trained / "data" / "test").glob("*/*.mp4"))
+    predict_command([str(video), "--model", str(trained / "model"), "--top-k", "3", "--clips", "2"])
+    lines = capsys.readouterr().out.splitlines()
+    scores = [float(line.split()[0]) for line in lines]
+    labels = [line.split()[1] for line in lines]
+    assert len(lines) == 3 and scores == sorted(scores, reverse=True) and sum(scores) <= 1
+    assert all("-" in label for label in labels)  # AVSynth's motion-shape class names
+
+
+def test_predict_names_a_file_it_cannot_decode(trained, tmp_path, capsys):
+    broken = write_broken(tmp_path / "broken.mp4")
+    with pytest.raises(SystemExit):
+        predict_command([broken, "--model", str(trained / "model")])
+    error = capsys.readouterr().err
+    assert f"cannot decode {broken}" in error
