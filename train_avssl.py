@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from dataclasses import dataclass, field
+from string import Template
 
 import torch.distributed as dist
 import yaml
@@ -127,6 +128,86 @@ def build_model(model_args: ModelArguments, classes: list[str]) -> AVSSLForVideo
     return AVSSLForVideoClassification.from_encoders_pretrained(model_args.video_model_name_or_path, audio, **labels)
 
 
+MODEL_CARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model_card.md")
+CARD_HYPERPARAMETERS = (
+    "learning_rate",
+    "optim",
+    "optim_args",
+    "weight_decay",
+    "lr_scheduler_type",
+    "max_steps",
+    "per_device_train_batch_size",
+    "unlabeled_ratio",
+    "world_size",
+    "threshold",
+    "tau",
+    "mask_type",
+    "mix_beta",
+    "asl_window",
+    "gamma_u",
+    "gamma_mix",
+    "gamma_contrastive",
+    "ema_decay",
+    "contrastive_temperature",
+    "supervised_warmup_steps",
+    "seed",
+)
+
+
+def write_model_card(
+    trainer: AVSSLTrainer, model_args: ModelArguments, data_args: DataArguments, split, metrics
+) -> None:
+    """`README.md` in the output folder, from the `model_card.md` template: data, labels, hyperparameters, results."""
+    args, config = trainer.args, trainer.model.config
+    classes = [config.id2label[i] for i in range(config.num_labels)]
+    audio = config.audio_config
+    values = {
+        "model_name": os.path.basename(os.path.abspath(args.output_dir)),
+        "dataset": data_args.dataset,
+        "dataset_description": f"{data_args.dataset} from `{data_args.data_path}`, split `{data_args.train_split}`",
+        "video_encoder": config.video_config.model_type,
+        "audio_encoder": audio.model_type if audio is not None else "none: video only",
+        "labeled": len(split.labeled),
+        "unlabeled": split.num_samples - len(split.labeled),
+        "shots": int(split.shots) if float(split.shots).is_integer() else split.shots,
+        "split_seed": split.seed,
+        "num_classes": len(classes),
+        "classes": ", ".join(classes),
+        "num_frames": config.video_input_shape[0],
+        "frame_stride": data_args.frame_stride,
+        "audio_seconds": trainer.transform.max_length / 100,
+        "hyperparameters": "\n".join(
+            f"| {name} | {getattr(getattr(args, name), 'value', getattr(args, name))} |"
+            for name in CARD_HYPERPARAMETERS
+        ),
+        "results": "\n".join(
+            f"| {name.removeprefix('eval_')} | {value:.4f} |" if isinstance(value, float) else f"| {name} | {value} |"
+            for name, value in {**metrics, "chance (1 / classes)": 1 / len(classes)}.items()
+            if name != "epoch"
+        ),
+        "eval_videos": metrics.get("eval_videos", 0),
+        **{
+            name: getattr(args, name)
+            for name in (
+                "ema_decay",
+                "threshold",
+                "tau",
+                "mask_type",
+                "gamma_u",
+                "gamma_mix",
+                "gamma_contrastive",
+                "eval_clips",
+                "eval_crops",
+            )
+        },
+        "mix_beta": ", ".join(map(str, (args.mix_beta * 2)[:2])),
+    }
+    with open(MODEL_CARD) as handle:
+        card = Template(handle.read()).safe_substitute(values)
+    with open(os.path.join(args.output_dir, "README.md"), "w") as handle:
+        handle.write(card)
+
+
 def main(argv: list[str]) -> AVSSLTrainer:
     """Trains, evaluates and saves as the arguments say; returns the trainer (the process group stays up)."""
     model_args, data_args, training_args = parse_arguments(argv)
@@ -163,7 +244,7 @@ def main(argv: list[str]) -> AVSSLTrainer:
     logger.info("%s", trainer.bad_files.summary())
     trainer.save_model(training_args.output_dir)
     if trainer.is_world_process_zero():
-        trainer.create_model_card(finetuned_from=model_args.model_name_or_path, tasks="video-classification")
+        write_model_card(trainer, model_args, data_args, split, metrics)
         with open(os.path.join(training_args.output_dir, "eval_results.json"), "w") as handle:
             json.dump(metrics, handle, indent=1)
     if training_args.push_to_hub:

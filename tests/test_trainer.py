@@ -186,6 +186,9 @@ def test_the_final_folder_holds_what_push_to_hub_uploads(tmp_path, avsynth):
         "eval_results.json",
     } <= files
     assert "auto_map" in json.loads((tmp_path / "run" / "config.json").read_text())
+    card = (tmp_path / "run" / "README.md").read_text()
+    assert card.startswith("---\nlibrary_name: transformers\npipeline_tag: video-classification")
+    assert "| top1 |" in card and "| gamma_mix | 2.0 |" in card and "$" not in card.replace("$$", "")
     metrics = json.loads((tmp_path / "run" / "eval_results.json").read_text())
     assert metrics["eval_videos"] == 12 and 0 <= metrics["eval_top1"] <= metrics["eval_top5"] <= 1
 
