@@ -178,25 +178,28 @@ def ucf101(
     files = {name: [os.path.join(root, entry) for entry in entries] for name, entries in lists.items()}
     present = {name: [path for path in paths if os.path.exists(path)] for name, paths in files.items()}
     dropped["missing file"] = len(files[split]) - len(present[split])
-    labels = [classes.index(os.path.basename(os.path.dirname(path))) for path in present[split]]
     videos = present[split]
     if require_audio:
         probes = probe_files(present["train"] + present["test"], probe_cache or default_probe_cache(root))
         with_audio, total = Counter(), Counter()
-        for path in probes:
-            name = os.path.basename(os.path.dirname(path))
-            total[name] += 1
-            with_audio[name] += not isinstance(probes[path], str) and probes[path].has_audio
+        for path, info in probes.items():
+            total[_class_of(path)] += 1
+            with_audio[_class_of(path)] += not isinstance(info, str) and info.has_audio
         audible = [name for name in classes if with_audio[name] * 2 > total[name]]
-        silent_class = [classes[label] not in audible for label in labels]
-        dropped["class without audio"] = sum(silent_class)
-        kept = [(video, label) for video, label, silent in zip(videos, labels, silent_class) if not silent]
-        videos = [video for video, _ in kept]
-        labels = [audible.index(classes[label]) for _, label in kept]
-        videos, labels = _keep_with_audio(videos, labels, probes, dropped)
         logger.info("UCF-51 rule: %d of %d classes have audio", len(audible), len(classes))
+        dropped["class without audio"] = sum(_class_of(video) not in audible for video in videos)
+        videos = [video for video in videos if _class_of(video) in audible]
         classes = audible
+    number = {name: label for label, name in enumerate(classes)}
+    labels = [number[_class_of(video)] for video in videos]
+    if require_audio:
+        videos, labels = _keep_with_audio(videos, labels, probes, dropped)
     return _source(f"UCF-101 {split} fold {fold}", videos, labels, classes, dropped)
+
+
+def _class_of(path: str) -> str:
+    """The class folder a video lies in."""
+    return os.path.basename(os.path.dirname(path))
 
 
 def _read_rows(csv_file: str | os.PathLike, columns: int) -> list[list[str]]:
@@ -223,6 +226,7 @@ def vggsound(
     """
     rows = _read_rows(csv_file, 4)
     classes = sorted({row[2] for row in rows})
+    number = {name: label for label, name in enumerate(classes)}
     videos, labels, dropped = [], [], Counter()
     for youtube_id, start_s, label, row_split, *_ in rows:
         if row_split.strip() != split:
@@ -230,7 +234,7 @@ def vggsound(
         path = os.path.join(video_dir, filename.format(youtube_id=youtube_id, start_s=int(start_s)))
         if os.path.exists(path):
             videos.append(path)
-            labels.append(classes.index(label))
+            labels.append(number[label])
         else:
             dropped["missing file"] += 1
     if not videos and not dropped:
@@ -266,8 +270,9 @@ def kinetics400(
         return _source(f"Kinetics-400 {split}", videos, labels, source.classes, dropped)
     rows = _read_rows(annotations or os.path.join(root, "annotations", f"{split}.csv"), 4)
     classes = sorted({row[0] for row in rows})
+    number = {name: label for label, name in enumerate(classes)}
     keys = {f"{row[1]}_{int(float(row[2])):06d}_{int(float(row[3])):06d}": i for i, row in enumerate(rows)}
-    labels = {key: classes.index(rows[i][0]) for key, i in keys.items()}
+    labels = {key: number[rows[i][0]] for key, i in keys.items()}
     return _stream(
         {"train": tars},
         lambda sample: (keys.get(sample["__key__"]), labels.get(sample["__key__"], -1), sample["mp4"]),
@@ -301,12 +306,15 @@ def webdataset(
         with open(beside) as handle:
             classes = json.load(handle)
     classes = list(classes)
+    number = {name: label for label, name in enumerate(classes)}
 
     def label_of(sample: dict) -> int:
         value = sample[label_column]
         if isinstance(value, dict):
             value = value[label_key]
-        return classes.index(value) if isinstance(value, str) else int(value)
+        if isinstance(value, str) and value not in number:
+            raise ValueError(f"Sample {sample['__key__']!r} of {sample['__url__']} has label {value!r}, not a class.")
+        return number[value] if isinstance(value, str) else int(value)
 
     def index_of(sample: dict) -> int | None:
         value = sample["json"].get(index_key) if index_key else sample["__key__"].rsplit("/", 1)[-1]
