@@ -35,9 +35,13 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=1200)
     parser.add_argument("--test", type=int, default=600)
     parser.add_argument("--epochs", type=float, default=6)
-    parser.add_argument("--image-size", type=int, default=112, help="frames are upsampled to this (4x4 maps at 112)")
+    parser.add_argument(
+        "--image-size", type=int, default=128, help="frames are upsampled to this (a multiple of 32: 4x4 maps at 128)"
+    )
     parser.add_argument("--out", default="outputs/localizer_avsynth")
-    parser.add_argument("--visual-dropout", type=float, default=0.9, help="FNAC's 0.9 assumes an ImageNet backbone")
+    parser.add_argument(
+        "--visual-dropout", type=float, default=0.0, help="FNAC uses 0.9 on ImageNet features; none from scratch"
+    )
     parser.add_argument("--fnac-weight", type=float, default=100.0, help="weight of each FNAC term; 0 = EZ-VSL")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
