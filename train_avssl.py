@@ -24,7 +24,7 @@ from modeling_avssl import AVSSLConfig, AVSSLForVideoClassification, AVSSLProces
 from modeling_avssl.data.avsynth import generate
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.sources import SOURCE_KINDS, load_source
-from modeling_avssl.data.splits import load_or_create_split, split_rows
+from modeling_avssl.data.splits import LabeledSplit, load_or_create_split, split_rows
 from modeling_avssl.trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
 
 
@@ -33,6 +33,8 @@ logger = logging.getLogger("train_avssl")
 
 @dataclass
 class ModelArguments:
+    """Which model to train: a config from scratch, an AVSSL checkpoint, or two pretrained encoders."""
+
     model_config: str | None = field(
         default=None,
         metadata={
@@ -49,6 +51,8 @@ class ModelArguments:
 
 @dataclass
 class DataArguments:
+    """Which data to train and test on, how many labels per class, and how clips are sampled."""
+
     dataset: str = field(default="avsynth", metadata={"help": f"avsynth or one of {', '.join(SOURCE_KINDS)}"})
     data_path: str = field(
         default="data/avsynth", metadata={"help": "the data set's root (AVSynth: where to write it)"}
@@ -154,9 +158,7 @@ CARD_HYPERPARAMETERS = (
 )
 
 
-def write_model_card(
-    trainer: AVSSLTrainer, model_args: ModelArguments, data_args: DataArguments, split, metrics
-) -> None:
+def write_model_card(trainer: AVSSLTrainer, data_args: DataArguments, split: LabeledSplit, metrics: dict) -> None:
     """`README.md` in the output folder, from the `model_card.md` template: data, labels, hyperparameters, results."""
     args, config = trainer.args, trainer.model.config
     classes = [config.id2label[i] for i in range(config.num_labels)]
@@ -244,7 +246,7 @@ def main(argv: list[str]) -> AVSSLTrainer:
     logger.info("%s", trainer.bad_files.summary())
     trainer.save_model(training_args.output_dir)
     if trainer.is_world_process_zero():
-        write_model_card(trainer, model_args, data_args, split, metrics)
+        write_model_card(trainer, data_args, split, metrics)
         with open(os.path.join(training_args.output_dir, "eval_results.json"), "w") as handle:
             json.dump(metrics, handle, indent=1)
     if training_args.push_to_hub:
