@@ -227,18 +227,14 @@ class AVSSLTrainer(Trainer):
         supervised = model(labeled["pixel_values"], self._audio(labeled, "input_values"), labels=labeled["labels"])
         terms = {"loss_s": supervised.loss}
         args = self.args
-        weights = (args.gamma_u, args.gamma_mix, args.gamma_contrastive)
+        weights = {"loss_u": args.gamma_u, "loss_mix": args.gamma_mix, "loss_c": args.gamma_contrastive}
         semi_supervised = (
-            any(weights) and self.state.global_step >= args.supervised_warmup_steps and "index" in unlabeled
+            any(weights.values()) and self.state.global_step >= args.supervised_warmup_steps and "index" in unlabeled
         )
         if semi_supervised:
             terms.update(self._semi_supervised_terms(model, supervised, unlabeled))
         loss = terms["loss_s"]
-        for name, weight in (
-            ("loss_u", args.gamma_u),
-            ("loss_mix", args.gamma_mix),
-            ("loss_c", args.gamma_contrastive),
-        ):
+        for name, weight in weights.items():
             if name in terms and weight:
                 loss = loss + weight * terms[name]
         for name, value in terms.items():
