@@ -1,15 +1,18 @@
 """Trains the audio source localizer on AVSynth's unlabeled clips for a few CPU minutes and scores its maps.
 
-    python benchmarks/localizer_avsynth.py [--train 1200] [--test 600] [--epochs 6] [--out outputs/localizer_avsynth]
+    python benchmarks/localizer_avsynth.py [--config configs/avsynth_localizer.json] [--train 1200] [--test 600]
+        [--epochs 8] [--mean-pooling-epochs 4] [--out outputs/localizer_avsynth]
 
-Scores the map of the middle frame of every test clip against the sounding object's box with the FNAC / LVS
-evaluator (the map keeps half the frame, its median) and with a tight variant that keeps 10% (AVSynth's objects
-cover about 5% of a frame), beside a centre prior and a uniform map. Saves the localizer and a Fig. 3-style picture
-of the first test clip's masks in `--out`.
+The localizer is the default run's (`configs/avsynth.yaml`): its config file, trained the way `train_avssl.py`
+trains it. Scores the map of the middle frame of every test clip against the sounding object's box with the
+FNAC / LVS evaluator (the map keeps half the frame, its median) and with a tight variant that keeps 10% (AVSynth's
+objects cover about 5% of a frame), beside a centre prior and a uniform map. Saves the localizer and a Fig.
+3-style picture of the first test clip's masks in `--out`.
 """
 
 import argparse
 import json
+import math
 import os
 import tempfile
 import time
@@ -32,30 +35,18 @@ PROTOCOLS = {"evaluator (keeps 50%)": 0.5, "tight (keeps 10%)": 0.1}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="configs/avsynth_localizer.json", help="an AVSSLLocalizerConfig")
     parser.add_argument("--train", type=int, default=1200)
     parser.add_argument("--test", type=int, default=600)
-    parser.add_argument("--epochs", type=float, default=6)
-    parser.add_argument(
-        "--image-size", type=int, default=128, help="frames are upsampled to this (a multiple of 32: 4x4 maps at 128)"
-    )
+    parser.add_argument("--epochs", type=float, default=8)
+    parser.add_argument("--mean-pooling-epochs", type=float, default=4, help="warm-up on mean-pooled frames")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--out", default="outputs/localizer_avsynth")
-    parser.add_argument(
-        "--visual-dropout", type=float, default=0.0, help="FNAC uses 0.9 on ImageNet features; none from scratch"
-    )
-    parser.add_argument("--fnac-weight", type=float, default=100.0, help="weight of each FNAC term; 0 = EZ-VSL")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     spec = AVSynthSpec()
-    features = {"type": "fbank", "sample_rate": spec.sample_rate, "num_mel_bins": 64, "max_length": 200}
-    config = AVSSLLocalizerConfig(
-        embed_dim=128,
-        image_size=args.image_size,
-        audio_features=features,
-        visual_dropout=args.visual_dropout,
-        fns1_weight=args.fnac_weight,
-        tns_weight=args.fnac_weight,
-        fns2_weight=args.fnac_weight,
-    )
+    config = AVSSLLocalizerConfig.from_json_file(args.config)
 
     with tempfile.TemporaryDirectory() as data:
         start = time.perf_counter()
@@ -65,9 +56,9 @@ def main() -> None:
         test = [r for r in records if r["split"] == "test"]
         training = TrainingArguments(
             output_dir=os.path.join(args.out, "run"),
-            per_device_train_batch_size=32,
+            per_device_train_batch_size=args.batch_size,
             num_train_epochs=args.epochs,
-            learning_rate=3e-4,
+            learning_rate=args.learning_rate,
             weight_decay=1e-4,
             lr_scheduler_type="cosine",
             logging_steps=20,
@@ -75,9 +66,19 @@ def main() -> None:
             report_to=[],
             seed=args.seed,
             dataloader_num_workers=1,
+            use_cpu=True,
         )
-        steps_per_epoch = -(-len(train) // 32)
-        model = train_localizer(train, args.out, config, spec.num_frames, training, fnac_warmup_steps=steps_per_epoch)
+        steps_per_epoch = math.ceil(len(train) / args.batch_size)
+        mean_pooling_steps = round(args.mean_pooling_epochs * steps_per_epoch)
+        model = train_localizer(
+            train,
+            args.out,
+            config,
+            spec.num_frames,
+            training,
+            fnac_warmup_steps=mean_pooling_steps + steps_per_epoch,
+            mean_pooling_steps=mean_pooling_steps,
+        )
         trained = time.perf_counter() - start
 
         evaluation = LocalizerClips([os.path.join(data, r["file"]) for r in test], config, spec.num_frames, False)

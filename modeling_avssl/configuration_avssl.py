@@ -158,6 +158,11 @@ class AVSSLLocalizerConfig(PreTrainedConfig):
             "window": 512, "overlap": 274, "seconds": 3.0, "std": 12.0}` for converted EZ-VSL / FNAC checkpoints.
         image_size (`int`, *optional*, defaults to 224):
             Side of the frames the visual encoder takes.
+        visual_stages (`int`, *optional*, defaults to 4):
+            How many of ResNet-18's four residual stages the visual encoder keeps. All four (stride 32, a receptive
+            field wider than the frame) is EZ-VSL / FNAC's model and what their checkpoints hold; fewer give a finer
+            map whose positions see only their neighbourhood, which lets a localizer trained from scratch on small
+            frames (AVSynth) place the sound instead of encoding the whole scene at one position.
     """
 
     model_type = "avssl_localizer"
@@ -172,8 +177,11 @@ class AVSSLLocalizerConfig(PreTrainedConfig):
     foreground_threshold: float = 0.6
     audio_features: dict | None = None
     image_size: int = 224
+    visual_stages: int = 4
 
     def __post_init__(self, **kwargs):
+        if self.visual_stages not in (1, 2, 3, 4):
+            raise ValueError(f"`visual_stages` must be 1, 2, 3 or 4 (ResNet-18's stages), got {self.visual_stages}.")
         if self.audio_features is None:
             self.audio_features = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 128, "max_length": 1024}
         kind = self.audio_features.get("type")

@@ -1,7 +1,8 @@
 """Self-supervised training of the audio source localizer on unlabeled clips, with the transformers Trainer.
 
 No labels are read: each sample is one random frame of a clip and the fbank of the audio around it. The loss is
-EZ-VSL's contrastive loss for the first `fnac_warmup_steps`, then with FNAC's weighted terms (as FNAC trains).
+EZ-VSL's contrastive loss (optionally on mean-pooled frames for the first steps) for the first `fnac_warmup_steps`,
+then with FNAC's weighted terms (as FNAC trains).
 """
 
 import os
@@ -16,7 +17,7 @@ from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from .configuration_avssl import AVSSLLocalizerConfig
 from .data import Clip, load_clip
 from .data.audio import feature_seconds, localizer_spectrogram
-from .modeling_localizer import AVSSLLocalizer
+from .modeling_localizer import AVSSLLocalizer, localization_losses
 
 
 class LocalizerClips(Dataset):
@@ -60,16 +61,26 @@ def localizer_inputs(clip: Clip, frame_index: int, config: AVSSLLocalizerConfig)
 
 
 class LocalizerTrainer(Trainer):
-    """Trains with the model's own loss; EZ-VSL's term alone for the first `fnac_warmup_steps` optimizer steps."""
+    """Trains with the model's own loss, in up to three phases of optimizer steps: EZ-VSL's term on mean-pooled
+    frames for the first `mean_pooling_steps` (a warm-up for encoders trained from scratch), then EZ-VSL's term
+    alone until `fnac_warmup_steps`, then with FNAC's weighted terms."""
 
-    def __init__(self, *args, fnac_warmup_steps: int = 0, **kwargs):
+    def __init__(self, *args, fnac_warmup_steps: int = 0, mean_pooling_steps: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fnac_warmup_steps = fnac_warmup_steps
+        self.fnac_warmup_steps, self.mean_pooling_steps = fnac_warmup_steps, mean_pooling_steps
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        outputs = model(**inputs, return_loss=True)
-        warming_up = self.state.global_step < self.fnac_warmup_steps
-        loss = outputs.loss_terms["contrastive"] if warming_up else outputs.loss
+        step = self.state.global_step
+        if step < self.mean_pooling_steps:
+            outputs = model(**inputs)
+            config = self.accelerator.unwrap_model(model).config
+            terms = localization_losses(
+                outputs.image_embeds, outputs.audio_embeds, config.temperature, config.foreground_threshold, "mean"
+            )
+            loss = terms["contrastive"]
+        else:
+            outputs = model(**inputs, return_loss=True)
+            loss = outputs.loss_terms["contrastive"] if step < self.fnac_warmup_steps else outputs.loss
         return (loss, outputs) if return_outputs else loss
 
 
@@ -80,15 +91,18 @@ def train_localizer(
     num_frames: int,
     args: TrainingArguments,
     fnac_warmup_steps: int = 0,
+    mean_pooling_steps: int = 0,
 ) -> AVSSLLocalizer:
-    """Trains a fresh localizer on the clips in `files` and saves it to `output_dir` with `save_pretrained`."""
+    """Trains a fresh localizer on the clips in `files` (with every process of a distributed run) and saves it to
+    `output_dir` with `save_pretrained`."""
     model = AVSSLLocalizer(config)
     trainer = LocalizerTrainer(
         model=model,
         args=args,
         train_dataset=LocalizerClips(files, config, num_frames, training=True),
         fnac_warmup_steps=fnac_warmup_steps,
+        mean_pooling_steps=mean_pooling_steps,
     )
     trainer.train()
-    model.save_pretrained(output_dir)
+    trainer.save_model(str(output_dir))  # by the main process only, when several train together
     return model.eval()

@@ -41,32 +41,51 @@ class AVSSLLocalizerOutput(ModelOutput):
     audio_embeds: torch.FloatTensor | None = None
 
 
-def _resnet18_trunk(in_channels: int) -> nn.Module:
-    """torchvision's ResNet-18 without its pooling and classifier (which hold no weights once replaced)."""
+def _resnet18_trunk(in_channels: int, stages: int = 4) -> nn.Module:
+    """torchvision's ResNet-18 without its pooling and classifier, keeping its first `stages` residual stages (the
+    dropped modules hold no weights once replaced)."""
     net = resnet18()
     if in_channels != 3:
         net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
     net.avgpool, net.fc = nn.Identity(), nn.Identity()
+    for stage in range(stages + 1, 5):
+        setattr(net, f"layer{stage}", nn.Identity())
     return net
 
 
 def _feature_map(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The last residual stage's output `(batch, 512, h, w)` of a ResNet trunk."""
+    """The last kept residual stage's output `(batch, channels, h, w)` of a ResNet trunk."""
     x = net.maxpool(net.relu(net.bn1(net.conv1(x))))
     return net.layer4(net.layer3(net.layer2(net.layer1(x))))
 
 
+def stage_channels(stages: int) -> int:
+    """Channels of ResNet-18's output after `stages` residual stages (64 doubling per stage after the first)."""
+    return 64 * 2 ** (stages - 1)
+
+
 def localization_losses(
-    image_embeds: torch.Tensor, audio_embeds: torch.Tensor, temperature: float, foreground_threshold: float
+    image_embeds: torch.Tensor,
+    audio_embeds: torch.Tensor,
+    temperature: float,
+    foreground_threshold: float,
+    pooling: str = "max",
 ) -> dict[str, torch.Tensor]:
     """EZ-VSL's multiple-instance contrastive loss and FNAC's FNS-1, TNS and FNS-2 terms for one frame per clip.
 
     `image_embeds` `(batch, dim, h, w)` and `audio_embeds` `(batch, dim)`, both L2-normalised. Pair i's audio and
-    frame are positives; a clip's score with an audio is the best match over its positions.
+    frame are positives; a clip's score with an audio is the best match over its positions (`pooling="max"`,
+    EZ-VSL), or the match of its mean visual embedding (`"mean"`: every position gets a gradient, a warm-up for
+    encoders trained from scratch, whose best match at first is wherever the untrained features happen to point).
     """
     batch = image_embeds.shape[0]
     similarity = torch.einsum("nchw,mc->nmhw", image_embeds, audio_embeds) / temperature
-    logits = similarity.flatten(2).max(dim=2).values  # (frames, audios)
+    if pooling == "max":
+        logits = similarity.flatten(2).max(dim=2).values  # (frames, audios)
+    elif pooling == "mean":
+        logits = F.normalize(image_embeds.mean(dim=(2, 3)), dim=1) @ audio_embeds.T / temperature
+    else:
+        raise ValueError(f"`pooling` must be 'max' or 'mean', got {pooling!r}.")
     targets = torch.arange(batch, device=logits.device)
     contrastive = F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)
 
@@ -98,9 +117,9 @@ class AVSSLLocalizer(PreTrainedModel):
 
     def __init__(self, config: AVSSLLocalizerConfig):
         super().__init__(config)
-        self.visual_encoder = _resnet18_trunk(3)
+        self.visual_encoder = _resnet18_trunk(3, config.visual_stages)
         self.visual_dropout = nn.Dropout(config.visual_dropout)
-        self.visual_projection = nn.Conv2d(512, config.embed_dim, kernel_size=1)
+        self.visual_projection = nn.Conv2d(stage_channels(config.visual_stages), config.embed_dim, kernel_size=1)
         self.audio_encoder = _resnet18_trunk(1)
         self.audio_dropout = nn.Dropout(config.audio_dropout)
         self.audio_projection = nn.Linear(512, config.embed_dim)
@@ -121,7 +140,8 @@ class AVSSLLocalizer(PreTrainedModel):
             init.zeros_(module.bias)
 
     def embed_images(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """`(batch, 3, H, W)` -> L2-normalised `(batch, embed_dim, H/32, W/32)`."""
+        """`(batch, 3, H, W)` -> L2-normalised `(batch, embed_dim, H/s, W/s)`, s = 32 with all four stages (2 less
+        per stage dropped)."""
         features = self.visual_dropout(_feature_map(self.visual_encoder, pixel_values))
         return F.normalize(self.visual_projection(features), dim=1)
 

@@ -9,7 +9,7 @@ from torchvision.models import resnet18
 from modeling_avssl.configuration_avssl import AVSSLLocalizerConfig
 from modeling_avssl.convert_localizer import convert
 from modeling_avssl.convert_localizer import main as convert_command
-from modeling_avssl.modeling_localizer import AVSSLLocalizer
+from modeling_avssl.modeling_localizer import AVSSLLocalizer, localization_losses
 
 
 class OfficialLocalizer(nn.Module):
@@ -63,6 +63,32 @@ def test_maps_are_the_cosine_similarity_of_audio_and_each_position_for_frames_an
     torch.testing.assert_close(single.maps, expected)
     torch.testing.assert_close(clips.maps, single.maps.unsqueeze(1).expand(-1, 3, -1, -1))
     assert torch.allclose(single.audio_embeds.norm(dim=1), torch.ones(2))
+
+
+@pytest.mark.parametrize("stages, side", [(4, 2), (3, 4), (2, 8), (1, 16)])
+def test_fewer_visual_stages_give_finer_maps_and_keep_no_weights_of_the_dropped_stages(stages, side):
+    model = tiny_localizer(visual_stages=stages).eval()
+    outputs = model(torch.randn(2, 3, 64, 64), torch.randn(2, 64, 96))
+    assert outputs.maps.shape == (2, side, side)
+    kept = {name.split(".")[1] for name in model.state_dict() if name.startswith("visual_encoder.layer")}
+    assert kept == {f"layer{i}" for i in range(1, stages + 1)}
+
+
+def test_visual_stages_outside_resnet18s_four_are_refused():
+    with pytest.raises(ValueError, match="`visual_stages` must be 1, 2, 3 or 4"):
+        AVSSLLocalizerConfig(visual_stages=5)
+
+
+def test_mean_pooling_scores_each_clip_by_its_mean_visual_embedding():
+    image_embeds = F.normalize(torch.randn(3, 8, 2, 2), dim=1)
+    audio_embeds = F.normalize(torch.randn(3, 8), dim=1)
+    pooled = F.normalize(image_embeds.mean(dim=(2, 3)), dim=1)
+    logits = pooled @ audio_embeds.T / 0.1
+    expected = F.cross_entropy(logits, torch.arange(3)) + F.cross_entropy(logits.T, torch.arange(3))
+    terms = localization_losses(image_embeds, audio_embeds, 0.1, 0.6, pooling="mean")
+    torch.testing.assert_close(terms["contrastive"], expected)
+    with pytest.raises(ValueError, match="`pooling` must be 'max' or 'mean'"):
+        localization_losses(image_embeds, audio_embeds, 0.1, 0.6, pooling="sum")
 
 
 def test_the_loss_is_the_contrastive_term_plus_weighted_fnac_terms_and_trains_everything():

@@ -6,6 +6,7 @@ from transformers import TrainingArguments
 from modeling_avssl import AVSSLLocalizer, AVSSLLocalizerConfig
 from modeling_avssl.data.avsynth import generate
 from modeling_avssl.localizer_training import LocalizerClips, LocalizerTrainer, train_localizer
+from modeling_avssl.modeling_localizer import localization_losses
 
 
 FEATURES = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 32, "max_length": 64}
@@ -59,3 +60,21 @@ def test_the_loss_is_ez_vsls_alone_during_the_warm_up_then_fnacs(tmp_path):
     torch.testing.assert_close(trainer.compute_loss(model, inputs), terms.loss_terms["contrastive"])
     trainer.state.global_step = 3
     torch.testing.assert_close(trainer.compute_loss(model, inputs), terms.loss)
+
+
+def test_the_mean_pooling_warm_up_comes_first(tmp_path):
+    model = AVSSLLocalizer(tiny_config()).eval()
+    trainer = LocalizerTrainer(model=model, args=arguments(tmp_path), mean_pooling_steps=2, fnac_warmup_steps=3)
+    inputs = {"pixel_values": torch.randn(3, 3, 64, 64), "spectrogram": torch.randn(3, 1, 32, 64)}
+    outputs = model(**inputs, return_loss=True)
+    config = model.config
+    mean_pooled = localization_losses(
+        outputs.image_embeds, outputs.audio_embeds, config.temperature, config.foreground_threshold, "mean"
+    )
+
+    trainer.state.global_step = 1
+    torch.testing.assert_close(trainer.compute_loss(model, inputs), mean_pooled["contrastive"])
+    trainer.state.global_step = 2
+    torch.testing.assert_close(trainer.compute_loss(model, inputs), outputs.loss_terms["contrastive"])
+    trainer.state.global_step = 3
+    torch.testing.assert_close(trainer.compute_loss(model, inputs), outputs.loss)
