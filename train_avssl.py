@@ -2,33 +2,46 @@
 
     accelerate launch train_avssl.py [CONFIG.yaml ...] [--any_argument value ...]
 
-Every field of `ModelArguments`, `DataArguments` and `AVSSLTrainingArguments` can be set in config files (a data
-set's, then a variant's) and overridden on the command line. The run draws (or reuses) the labeled split, trains,
-evaluates with the multi-view protocol, and saves the model (the student, or the teacher with `--export_teacher`),
-its processor, the remote code and a model card to `output_dir`; `--push_to_hub` pushes that folder.
+Without any argument it runs `configs/avsynth.yaml`, the embedded default. Every field of `ModelArguments`,
+`DataArguments`, `StageArguments` and `AVSSLTrainingArguments` can be set in config files (a data set's, then a
+variant's) and overridden on the command line. The run draws (or reuses) the labeled split, trains the localizer
+if ASL mixup needs one that is not there yet, trains, evaluates with the multi-view protocol, and saves the model
+(the student, or the teacher with `--export_teacher`), its processor, the remote code, a model card, the loss
+curves and a picture of the masks to `output_dir`; `--push_to_hub` pushes that folder.
 """
 
 import json
 import logging
+import math
 import os
 import sys
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from string import Template
 
+import datasets
+import numpy as np
 import torch.distributed as dist
 import yaml
-from transformers import ASTFeatureExtractor, HfArgumentParser, VideoMAEVideoProcessor, set_seed
+from accelerate import PartialState
+from PIL import Image
+from transformers import ASTFeatureExtractor, HfArgumentParser, TrainingArguments, VideoMAEVideoProcessor, set_seed
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-from modeling_avssl import AVSSLConfig, AVSSLForVideoClassification, AVSSLProcessor
+from modeling_avssl import AVSSLConfig, AVSSLForVideoClassification, AVSSLLocalizerConfig, AVSSLProcessor
 from modeling_avssl.data.avsynth import generate
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.sources import SOURCE_KINDS, load_source
 from modeling_avssl.data.splits import LabeledSplit, load_or_create_split, split_rows
+from modeling_avssl.localizer_training import train_localizer
+from modeling_avssl.plotting import plot_training_curves
 from modeling_avssl.trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
+from modeling_avssl.visualize_masks import draw, frame_and_map
 
 
 logger = logging.getLogger("train_avssl")
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_CONFIG = os.path.join(HERE, "configs", "avsynth.yaml")
 
 
 @dataclass
@@ -69,18 +82,43 @@ class DataArguments:
     avsynth_test: int = field(default=600, metadata={"help": "AVSynth test clips to generate"})
 
 
-def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataArguments, AVSSLTrainingArguments]:
+@dataclass
+class StageArguments:
+    """The stages around the main training: a localizer trained before it, a supervised-only baseline after it."""
+
+    localizer_config: str | None = field(
+        default=None,
+        metadata={
+            "help": "a JSON AVSSLLocalizerConfig: with mask_type=asl and nothing at localizer_name_or_path yet, a "
+            "localizer is trained from scratch on the unlabeled training clips (no labels) and saved there"
+        },
+    )
+    localizer_epochs: float = field(default=8.0)
+    localizer_mean_pooling_epochs: float = field(
+        default=0.0, metadata={"help": "first epochs on mean-pooled frames, a warm-up for training from scratch"}
+    )
+    localizer_batch_size: int = field(default=32)
+    localizer_learning_rate: float = field(default=1e-3)
+    supervised_baseline: bool = field(
+        default=False,
+        metadata={"help": "also train the supervised-only model (same labels, steps and seed) and report it beside"},
+    )
+
+
+ARGUMENT_GROUPS = (ModelArguments, DataArguments, StageArguments, AVSSLTrainingArguments)
+
+
+def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataArguments, StageArguments, AVSSLTrainingArguments]:
     """YAML or JSON files first (later files override earlier ones, e.g. a data set's config and then a variant),
-    then `--name value` overrides (the last value of a flag wins)."""
+    then `--name value` overrides (the last value of a flag wins). No argument at all means the default config."""
+    argv = argv or [DEFAULT_CONFIG]
     flags = []
     while argv and argv[0].endswith((".yaml", ".yml", ".json")):
         with open(argv[0]) as handle:
             values = yaml.safe_load(handle) or {}
         flags += [flag for key, value in values.items() if value is not None for flag in _as_flags(key, value)]
         argv = argv[1:]
-    return HfArgumentParser((ModelArguments, DataArguments, AVSSLTrainingArguments)).parse_args_into_dataclasses(
-        flags + argv
-    )
+    return HfArgumentParser(ARGUMENT_GROUPS).parse_args_into_dataclasses(flags + argv)
 
 
 def _as_flags(key: str, value) -> list[str]:
@@ -132,7 +170,7 @@ def build_model(model_args: ModelArguments, classes: list[str]) -> AVSSLForVideo
     return AVSSLForVideoClassification.from_encoders_pretrained(model_args.video_model_name_or_path, audio, **labels)
 
 
-MODEL_CARD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model_card.md")
+MODEL_CARD = os.path.join(HERE, "model_card.md")
 CARD_HYPERPARAMETERS = (
     "learning_rate",
     "optim",
@@ -210,11 +248,97 @@ def write_model_card(trainer: AVSSLTrainer, data_args: DataArguments, split: Lab
         handle.write(card)
 
 
+def prepare_localizer(stages: StageArguments, training_args: AVSSLTrainingArguments, unlabeled, num_frames: int):
+    """Trains the localizer at `localizer_name_or_path` on the unlabeled clips (self-supervised, every process
+    together) when ASL mixup needs one, a `localizer_config` says how to build it, and nothing is there yet."""
+    path = training_args.localizer_name_or_path
+    if training_args.mask_type != "asl" or stages.localizer_config is None or os.path.exists(path):
+        return
+    if isinstance(unlabeled, datasets.IterableDataset):
+        raise ValueError(
+            "Training a localizer inside the run needs a data set of files, not a stream: train it with "
+            "modeling_avssl.localizer_training on local clips and pass its folder as localizer_name_or_path."
+        )
+    config = AVSSLLocalizerConfig.from_json_file(stages.localizer_config)
+    steps_per_epoch = math.ceil(len(unlabeled) / (stages.localizer_batch_size * max(training_args.world_size, 1)))
+    mean_pooling_steps = round(stages.localizer_mean_pooling_epochs * steps_per_epoch)
+    args = TrainingArguments(
+        output_dir=path,
+        per_device_train_batch_size=stages.localizer_batch_size,
+        num_train_epochs=stages.localizer_epochs,
+        learning_rate=stages.localizer_learning_rate,
+        weight_decay=1e-4,
+        lr_scheduler_type="cosine",
+        logging_steps=max(steps_per_epoch, 1),
+        save_strategy="no",
+        report_to=[],
+        seed=training_args.seed,
+        use_cpu=training_args.use_cpu,
+        bf16=training_args.bf16,
+        dataloader_num_workers=training_args.dataloader_num_workers,
+        disable_tqdm=training_args.disable_tqdm,
+    )
+    logger.info("Training the localizer on %d unlabeled clips for %g epochs", len(unlabeled), args.num_train_epochs)
+    # FNAC's terms (if the config weighs them) start one epoch after the mean-pooling warm-up, as FNAC trains
+    train_localizer(
+        list(unlabeled["video"]),
+        path,
+        config,
+        num_frames,
+        args,
+        fnac_warmup_steps=mean_pooling_steps + steps_per_epoch,
+        mean_pooling_steps=mean_pooling_steps,
+    )
+    PartialState().wait_for_everyone()  # until the main process has saved it
+
+
+def supervised_baseline(
+    model_args: ModelArguments, training_args: AVSSLTrainingArguments, classes: list[str], **trainer_inputs
+) -> dict[str, float]:
+    """Test metrics of the supervised-only model (the same model, labels, steps and seed, no semi-supervised term),
+    also written to `supervised_only/eval_results.json` in the output folder."""
+    args = replace(
+        training_args,
+        output_dir=os.path.join(training_args.output_dir, "supervised_only"),
+        mask_type="none",
+        gamma_u=0.0,
+        gamma_mix=0.0,
+        gamma_contrastive=0.0,
+        save_strategy="no",
+        push_to_hub=False,
+        resume_from_checkpoint=None,
+    )
+    set_seed(args.seed)
+    trainer = AVSSLTrainer(model=build_model(model_args, classes), args=args, **trainer_inputs)
+    trainer.train()
+    metrics = trainer.evaluate(metric_key_prefix="supervised_only")
+    if trainer.is_world_process_zero():
+        with open(os.path.join(args.output_dir, "eval_results.json"), "w") as handle:
+            json.dump(metrics, handle, indent=1)
+    return metrics
+
+
+def save_pictures(trainer: AVSSLTrainer, eval_rows, frame_index: int) -> list[str]:
+    """`loss_curves.png` from the run's log, and with ASL a Fig. 3-style `masks.png` of the first test video on the
+    model's token grid; returns the files written."""
+    out = trainer.args.output_dir
+    written = [plot_training_curves(trainer.state.log_history, os.path.join(out, "loss_curves.png"))]
+    if trainer.localizer is not None and len(eval_rows) and isinstance(eval_rows[0]["video"], str):
+        frame, localization = frame_and_map(eval_rows[0]["video"], trainer.localizer, frame_index)
+        frame = np.asarray(Image.fromarray(frame).resize((224, 224), Image.BILINEAR))  # panels large enough to see
+        a, b = (trainer.args.mix_beta * 2)[:2]
+        picture = draw(frame, localization, lam=a / (a + b), grid=trainer.model.config.video_token_grid[1])
+        Image.fromarray(picture).save(os.path.join(out, "masks.png"))
+        written.append(os.path.join(out, "masks.png"))
+    return written
+
+
 def main(argv: list[str]) -> AVSSLTrainer:
     """Trains, evaluates and saves as the arguments say; returns the trainer (the process group stays up)."""
-    model_args, data_args, training_args = parse_arguments(argv)
+    model_args, data_args, stages, training_args = parse_arguments(argv)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     set_seed(training_args.seed)
+    timings, start = {}, time.perf_counter()
     with training_args.main_process_first(desc="data"):
         train_source, eval_source = load_data(data_args)
         manifest = data_args.split_manifest or os.path.join(training_args.output_dir, "labeled_split.json")
@@ -223,16 +347,17 @@ def main(argv: list[str]) -> AVSSLTrainer:
         )
     labeled, unlabeled = split_rows(train_source, split)
     model = build_model(model_args, train_source.classes)
+    num_frames = model.config.video_input_shape[0]
+    timings["data"] = time.perf_counter() - start
+    prepare_localizer(stages, training_args, unlabeled, num_frames)
+    timings["localizer"] = time.perf_counter() - start - sum(timings.values())
+    set_seed(training_args.seed)
     processor = processor_for(model.config)
-    transform = ClipTransform.from_processor(
-        processor, model.config.video_input_shape[0], data_args.frame_stride, True
-    )
+    transform = ClipTransform.from_processor(processor, num_frames, data_args.frame_stride, True)
     eval_rows = eval_source.dataset
     if data_args.max_eval_samples is not None:
         eval_rows = eval_rows.select(range(min(data_args.max_eval_samples, len(eval_rows))))
-    trainer = AVSSLTrainer(
-        model=model,
-        args=training_args,
+    trainer_inputs = dict(
         labeled=labeled,
         unlabeled=unlabeled,
         transform=transform,
@@ -240,18 +365,43 @@ def main(argv: list[str]) -> AVSSLTrainer:
         num_unlabeled_indices=split.num_samples,
         processor=processor,
     )
+    trainer = AVSSLTrainer(model=model, args=training_args, **trainer_inputs)
     logger.info("%d labeled and %d unlabeled clips of %d classes", len(labeled), len(unlabeled), len(split.classes))
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     metrics = trainer.evaluate() if len(eval_rows) else {}
+    timings["training"] = time.perf_counter() - start - sum(timings.values())
     logger.info("%s", trainer.bad_files.summary())
+    if stages.supervised_baseline and len(eval_rows):
+        metrics.update(supervised_baseline(model_args, training_args, train_source.classes, **trainer_inputs))
+        timings["supervised baseline"] = time.perf_counter() - start - sum(timings.values())
     trainer.save_model(training_args.output_dir)
     if trainer.is_world_process_zero():
         write_model_card(trainer, data_args, split, metrics)
         with open(os.path.join(training_args.output_dir, "eval_results.json"), "w") as handle:
             json.dump(metrics, handle, indent=1)
+        pictures = save_pictures(trainer, eval_rows, num_frames // 2)
+        print(summary(metrics, len(split.classes), timings, training_args.output_dir, pictures))
     if training_args.push_to_hub:
         trainer.push_to_hub()
     return trainer
+
+
+def summary(metrics: dict, num_classes: int, timings: dict[str, float], output_dir: str, pictures: list[str]) -> str:
+    """The end-of-run report: top-1 beside chance and the supervised-only baseline, stage times, where things are."""
+    rows = [("top-1", metrics.get("eval_top1")), ("top-5", metrics.get("eval_top5"))]
+    rows += [("supervised-only top-1 (same labels)", metrics.get("supervised_only_top1"))]
+    rows += [("chance (1 / classes)", 1 / num_classes)]
+    lines = [f"  {name:<38}{value:.3f}" for name, value in rows if value is not None]
+    lines += [f"  {'time: ' + name:<38}{seconds / 60:.1f} min" for name, seconds in timings.items()]
+    files = ", ".join(os.path.basename(path) for path in pictures)
+    return "\n".join(
+        [
+            "",
+            f"Results on {metrics.get('eval_videos', 0)} test videos:",
+            *lines,
+            f"Saved to {output_dir}: model, processor, remote code, README.md, {files}",
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ audio (L_mix against the mixed teacher distribution); the summary embeddings of 
 are contrasted across modalities (L_c). `L = L_s + gamma_u L_u + gamma_mix L_mix + gamma_contrastive L_c`.
 """
 
+import itertools
 import json
 import math
 import os
@@ -21,6 +22,7 @@ import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
+from tqdm.auto import tqdm
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
 from .data import DecodeError, load_clip, log_mel_fbank
@@ -210,6 +212,8 @@ class AVSSLTrainer(Trainer):
             labeled=True,
             **common,
         )
+        if not self.learns_from_unlabeled:  # the supervised-only baseline decodes no unlabeled clip
+            return _JointBatches(labeled, itertools.repeat({}))
         unlabeled = training_loader(
             self.unlabeled,
             replace(self.transform, strong=True),
@@ -220,17 +224,21 @@ class AVSSLTrainer(Trainer):
         )
         return _JointBatches(labeled, unlabeled)
 
+    @property
+    def learns_from_unlabeled(self) -> bool:
+        """False for the supervised-only baseline: every semi-supervised term has weight 0."""
+        args = self.args
+        return any((args.gamma_u, args.gamma_mix, args.gamma_contrastive))
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labeled, unlabeled = inputs["labeled"], inputs["unlabeled"]
         for batch in (labeled, unlabeled):
-            self.bad_files.update(len(batch.get("index", [])), batch["bad_files"])
+            self.bad_files.update(len(batch.get("index", [])), batch.get("bad_files", []))
         supervised = model(labeled["pixel_values"], self._audio(labeled, "input_values"), labels=labeled["labels"])
         terms = {"loss_s": supervised.loss}
         args = self.args
         weights = {"loss_u": args.gamma_u, "loss_mix": args.gamma_mix, "loss_c": args.gamma_contrastive}
-        semi_supervised = (
-            any(weights.values()) and self.state.global_step >= args.supervised_warmup_steps and "index" in unlabeled
-        )
+        semi_supervised = self.state.global_step >= args.supervised_warmup_steps and "index" in unlabeled
         if semi_supervised:
             terms.update(self._semi_supervised_terms(model, supervised, unlabeled))
         loss = terms["loss_s"]
@@ -365,7 +373,8 @@ class AVSSLTrainer(Trainer):
         )
         predictions, references, skipped = [], [], 0
         with torch.no_grad():
-            for views in loader:
+            progress = tqdm(loader, desc="test videos", disable=args.disable_tqdm or not self.is_local_process_zero())
+            for views in progress:
                 if views is None:
                     skipped += 1
                     continue

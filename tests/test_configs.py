@@ -87,7 +87,7 @@ def stand_ins(tmp_path_factory) -> dict[str, list[str]]:
 @pytest.mark.parametrize("config", PAPER, ids=os.path.basename)
 def test_each_paper_config_runs_its_first_step(config, stand_ins, tmp_path):
     name = os.path.basename(config).rsplit("_", 1)[0]
-    _, data_args, training_args = parse_arguments([config, *stand_ins[name]])
+    _, data_args, _, training_args = parse_arguments([config, *stand_ins[name]])
     assert training_args.mask_type == "asl" and training_args.threshold == "flex" and training_args.tau == 0.3
     assert training_args.mix_beta == [5.0, 10.0] and training_args.unlabeled_ratio == 5
     assert data_args.shots == int(config[-10])

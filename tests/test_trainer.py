@@ -125,7 +125,7 @@ def test_the_mix_target_uses_the_lambda_and_partner_of_the_mixed_input(tmp_path,
 
 
 def test_a_config_file_is_overridden_by_the_command_line():
-    model_args, data_args, training_args = parse_arguments([TINY, "--max_steps", "3", "--mix_beta", "5", "10"])
+    model_args, data_args, _, training_args = parse_arguments([TINY, "--max_steps", "3", "--mix_beta", "5", "10"])
     assert training_args.max_steps == 3 and training_args.mix_beta == [5.0, 10.0]
     assert data_args.dataset == "avsynth" and model_args.model_config.endswith("avsynth_tiny_model.json")
     assert training_args.ignore_data_skip

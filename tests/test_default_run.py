@@ -1,0 +1,88 @@
+"""The default run's stages: the default config, the localizer trained before training (or reused), the
+supervised-only baseline, and what the output folder and the final summary hold."""
+
+import json
+import os
+
+import pytest
+
+from modeling_avssl import AVSSLLocalizer
+from train_avssl import DEFAULT_CONFIG, main, parse_arguments
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = os.path.join(ROOT, "configs", "avsynth_tiny.yaml")
+TINY_LOCALIZER = {
+    "embed_dim": 16,
+    "image_size": 32,
+    "visual_stages": 2,
+    "visual_dropout": 0.0,
+    "audio_features": {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 32, "max_length": 64},
+}
+
+
+def test_no_argument_means_the_default_config():
+    model_args, data_args, stages, training_args = parse_arguments([])
+    assert parse_arguments([DEFAULT_CONFIG])[3].to_dict() == training_args.to_dict()
+    assert data_args.dataset == "avsynth" and data_args.shots == 1
+    assert training_args.mask_type == "asl" and stages.localizer_config and stages.supervised_baseline
+    assert os.path.exists(os.path.join(ROOT, model_args.model_config))
+    assert os.path.exists(os.path.join(ROOT, stages.localizer_config))
+
+
+@pytest.fixture(scope="module")
+def default_like_run(tmp_path_factory):
+    """The tiny config run the way the default runs: ASL with a localizer trained first, and the baseline."""
+    tmp = tmp_path_factory.mktemp("run")
+    (tmp / "localizer.json").write_text(json.dumps(TINY_LOCALIZER))
+    argv = [
+        TINY,
+        "--data_path",
+        str(tmp / "avsynth"),
+        "--output_dir",
+        str(tmp / "out"),
+        "--mask_type",
+        "asl",
+        "--localizer_config",
+        str(tmp / "localizer.json"),
+        "--localizer_name_or_path",
+        str(tmp / "localizer"),
+        "--localizer_epochs",
+        "2",
+        "--localizer_mean_pooling_epochs",
+        "1",
+        "--localizer_batch_size",
+        "16",
+        "--supervised_baseline",
+        "true",
+    ]
+    return tmp, argv
+
+
+def test_the_run_trains_the_localizer_first_then_writes_model_pictures_and_both_results(default_like_run, capsys):
+    tmp, argv = default_like_run
+    main(argv)
+
+    localizer = AVSSLLocalizer.from_pretrained(tmp / "localizer")
+    assert localizer.config.visual_stages == 2
+    out = tmp / "out"
+    assert {"model.safetensors", "README.md", "eval_results.json", "loss_curves.png", "masks.png"} <= set(
+        os.listdir(out)
+    )
+    metrics = json.loads((out / "eval_results.json").read_text())
+    assert 0 <= metrics["eval_top1"] <= 1 and 0 <= metrics["supervised_only_top1"] <= 1
+    assert metrics["supervised_only_videos"] == metrics["eval_videos"] == 12
+    assert "supervised_only_top1" in (out / "README.md").read_text()
+    printed = capsys.readouterr().out
+    assert "supervised-only top-1 (same labels)" in printed and "chance (1 / classes)" in printed
+    assert "0.083" in printed  # 12 classes
+
+
+def test_a_localizer_already_there_is_reused(default_like_run):
+    tmp, argv = default_like_run
+    weights = tmp / "localizer" / "model.safetensors"
+    if not weights.exists():
+        main(argv)
+    before = weights.stat().st_mtime_ns
+    main([*argv, "--supervised_baseline", "false", "--max_steps", "1"])
+    assert weights.stat().st_mtime_ns == before
