@@ -77,7 +77,9 @@ class DataArguments:
     split_seed: int = field(default=0)
     split_manifest: str | None = field(default=None, metadata={"help": "default: <output_dir>/labeled_split.json"})
     frame_stride: int = field(default=4, metadata={"help": "source frames between the clip's frames"})
-    max_eval_samples: int | None = field(default=None)
+    max_eval_samples: int | None = field(
+        default=None, metadata={"help": "test on this many videos, evenly spaced over the test set (so every class)"}
+    )
     avsynth_train: int = field(default=1200, metadata={"help": "AVSynth training clips to generate"})
     avsynth_test: int = field(default=600, metadata={"help": "AVSynth test clips to generate"})
 
@@ -153,6 +155,14 @@ def load_data(data: DataArguments) -> tuple:
     return load_source(kind, data.data_path, data.train_split, **options), load_source(
         kind, data.data_path, data.eval_split, **options
     )
+
+
+def spread_subset(rows: datasets.Dataset, count: int) -> datasets.Dataset:
+    """`count` rows evenly spaced over `rows` (all of them if there are fewer). Folders list their videos class by
+    class, so the first `count` rows would hold only the first classes."""
+    if count >= len(rows):
+        return rows
+    return rows.select(np.linspace(0, len(rows) - 1, count).round().astype(int).tolist())
 
 
 def build_model(model_args: ModelArguments, classes: list[str]) -> AVSSLForVideoClassification:
@@ -356,7 +366,7 @@ def main(argv: list[str]) -> AVSSLTrainer:
     transform = ClipTransform.from_processor(processor, num_frames, data_args.frame_stride, True)
     eval_rows = eval_source.dataset
     if data_args.max_eval_samples is not None:
-        eval_rows = eval_rows.select(range(min(data_args.max_eval_samples, len(eval_rows))))
+        eval_rows = spread_subset(eval_rows, data_args.max_eval_samples)
     trainer_inputs = dict(
         labeled=labeled,
         unlabeled=unlabeled,

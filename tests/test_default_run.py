@@ -4,10 +4,11 @@ supervised-only baseline, and what the output folder and the final summary hold.
 import json
 import os
 
+import datasets
 import pytest
 
 from modeling_avssl import AVSSLLocalizer
-from train_avssl import DEFAULT_CONFIG, main, parse_arguments
+from train_avssl import DEFAULT_CONFIG, main, parse_arguments, spread_subset
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -86,3 +87,11 @@ def test_a_localizer_already_there_is_reused(default_like_run):
     before = weights.stat().st_mtime_ns
     main([*argv, "--supervised_baseline", "false", "--max_steps", "1"])
     assert weights.stat().st_mtime_ns == before
+
+
+def test_a_test_subset_is_spread_over_a_folder_that_lists_videos_class_by_class():
+    rows = datasets.Dataset.from_dict({"label": [c for c in range(12) for _ in range(50)]})
+    subset = spread_subset(rows, 240)
+    assert len(subset) == 240 and sorted(set(subset["label"])) == list(range(12))
+    assert max(subset["label"].count(c) for c in range(12)) - min(subset["label"].count(c) for c in range(12)) <= 1
+    assert len(spread_subset(rows, 1000)) == 600
