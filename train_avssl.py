@@ -260,9 +260,12 @@ def write_model_card(trainer: AVSSLTrainer, data_args: DataArguments, split: Lab
 
 def prepare_localizer(stages: StageArguments, training_args: AVSSLTrainingArguments, unlabeled, num_frames: int):
     """Trains the localizer at `localizer_name_or_path` on the unlabeled clips (self-supervised, every process
-    together) when ASL mixup needs one, a `localizer_config` says how to build it, and nothing is there yet."""
+    together) when ASL mixup needs one, a `localizer_config` says how to build it, and no saved localizer is there
+    yet (a run stopped while training it leaves none)."""
     path = training_args.localizer_name_or_path
-    if training_args.mask_type != "asl" or stages.localizer_config is None or os.path.exists(path):
+    if training_args.mask_type != "asl" or stages.localizer_config is None:
+        return
+    if os.path.exists(os.path.join(path, "model.safetensors")):
         return
     if isinstance(unlabeled, datasets.IterableDataset):
         raise ValueError(
