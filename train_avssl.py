@@ -250,7 +250,7 @@ def write_model_card(trainer: AVSSLTrainer, data_args: DataArguments, split: Lab
                 "eval_crops",
             )
         },
-        "mix_beta": ", ".join(map(str, (args.mix_beta * 2)[:2])),
+        "mix_beta": ", ".join(map(str, args.beta_parameters)),
     }
     with open(MODEL_CARD) as handle:
         card = Template(handle.read()).safe_substitute(values)
@@ -339,7 +339,7 @@ def save_pictures(trainer: AVSSLTrainer, eval_rows, frame_index: int) -> list[st
     if trainer.localizer is not None and len(eval_rows) and isinstance(eval_rows[0]["video"], str):
         frame, localization = frame_and_map(eval_rows[0]["video"], trainer.localizer, frame_index)
         frame = np.asarray(Image.fromarray(frame).resize((224, 224), Image.BILINEAR))  # panels large enough to see
-        a, b = (trainer.args.mix_beta * 2)[:2]
+        a, b = trainer.args.beta_parameters
         picture = draw(frame, localization, lam=a / (a + b), grid=trainer.model.config.video_token_grid[1])
         Image.fromarray(picture).save(os.path.join(out, "masks.png"))
         written.append(os.path.join(out, "masks.png"))

@@ -92,6 +92,12 @@ class AVSSLTrainingArguments(TrainingArguments):
         if self.mask_type == "asl" and not self.localizer_name_or_path:
             raise ValueError("mask_type='asl' needs localizer_name_or_path (an AVSSLLocalizer).")
 
+    @property
+    def beta_parameters(self) -> tuple[float, float]:
+        """(a, b) of the mixing lambda's Beta distribution; one `mix_beta` value a means Beta(a, a)."""
+        a, b = (self.mix_beta * 2)[:2]
+        return a, b
+
 
 class _TeacherFollowsStudent(TrainerCallback):
     """Updates the teacher after every optimizer step; restores the RNG state of a resumed run."""
@@ -287,7 +293,7 @@ class AVSSLTrainer(Trainer):
         args = self.args
         frames = unlabeled["strong_pixel_values"]
         batch, device = len(frames), frames.device
-        a, b = (args.mix_beta * 2)[:2]
+        a, b = args.beta_parameters
         lam = torch.from_numpy(self.rng.beta(a, b, size=batch)).float()
         partner = torch.from_numpy(self.rng.permutation(batch))
         generator = torch.Generator().manual_seed(int(self.rng.integers(2**62)))
