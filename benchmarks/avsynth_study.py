@@ -3,7 +3,8 @@
     python benchmarks/avsynth_study.py [--seeds 0 1 2] [--max-steps 200] [--eval-samples 240] [--out outputs/study]
 
 Every run is `train_avssl.py configs/avsynth.yaml` (the default run) with the row's overrides, the seed as both the
-labeled split's and the training seed, `--max-steps` steps and the first `--eval-samples` test videos. The rows:
+labeled split's and the training seed, `--max-steps` steps and `--eval-samples` test videos evenly spaced over
+the test set (so every class). The rows:
 the supervised-only lower bound; video-only TubeToken; audio-visual TubeToken without and with the contrastive
 loss; ASL without and with it; ASL (with it) with windows of 2 and 4 slots. The ASL rows share the default run's
 localizer (trained by the first of them if the default run has not trained it yet). Writes `study.csv` (one line
@@ -20,6 +21,8 @@ import time
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from modeling_avssl.data.avsynth import CLASSES
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -105,7 +108,7 @@ def main() -> None:
                 print(f"{row:<36} seed {seed}: top-1 {results[-1]['top1']:.3f} ({results[-1]['seconds']} s)")
 
     table = {row: np.array([r["top1"] for r in results if r["row"] == row]) for row in args.rows}
-    chance = 1 / 12
+    chance = 1 / len(CLASSES)
     plot(table, chance, os.path.join(args.out, "study.png"))
     print(f"\n{'row':<36}{'top-1 mean':>11}{'std':>7}  seeds  (chance {chance:.3f})")
     for row, values in table.items():
