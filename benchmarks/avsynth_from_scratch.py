@@ -2,6 +2,7 @@
 plentiful: the measurements behind the default run's accuracy.
 
     python benchmarks/avsynth_from_scratch.py supervised [--epochs 30] [--learning-rate 3e-4] [--video-only]
+        [--shots K]
     python benchmarks/avsynth_from_scratch.py contrastive [--epochs 20] [--hue-shift-from EPOCH]
 
 Decodes the default run's AVSynth training and test clips once (`ClipTransform`, weak views) and builds the model of
@@ -9,6 +10,7 @@ Decodes the default run's AVSynth training and test clips once (`ClipTransform`,
 one-cycle schedule:
 - `supervised`: cross-entropy on all 1,200 labeled training clips, the top-1 these encoders reach in minutes when
   labels are not the limit (the default run has 12); with `--video-only`, what its video encoder learns alone;
+  with `--shots 1`, on the default run's 12 labeled clips only (an epoch is then one step);
 - `contrastive`: L_c alone on the training clips, no labels. Linear probes on the frozen video and audio summaries
   then show what it learned: top-1 with all labels and with one clip per class, and the shape from the audio. With
   `--hue-shift-from E`, every clip's frames get a random hue shift from epoch E on, so that the colour of the
@@ -30,6 +32,7 @@ from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # train_avssl.py
 from modeling_avssl.data.collation import ClipTransform  # noqa: E402
+from modeling_avssl.data.splits import labeled_split  # noqa: E402
 from modeling_avssl.losses import contrastive_loss  # noqa: E402
 from train_avssl import DEFAULT_CONFIG, build_model, load_data, parse_arguments, processor_for  # noqa: E402
 
@@ -122,6 +125,9 @@ def main() -> None:
     parser.add_argument("objective", choices=["supervised", "contrastive"])
     parser.add_argument("--model-config", default=None, help="an AVSSLConfig JSON instead of the default run's")
     parser.add_argument("--video-only", action="store_true", help="supervised: the model without its audio encoder")
+    parser.add_argument(
+        "--shots", type=float, default=None, help="supervised: train on the default run's k-shot split"
+    )
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -144,7 +150,11 @@ def main() -> None:
     audio = model.config.is_audio_visual
     train, test = decode(train_source, transform, audio), decode(test_source, transform, audio)
     print(f"decoded {len(train['label'])} + {len(test['label'])} clips in {time.perf_counter() - start:.0f} s")
-    steps_per_epoch = len(train["label"]) // args.batch_size
+    rows = torch.arange(len(train["label"]))
+    if args.shots is not None:
+        split = labeled_split(train_source.dataset["label"], train_source.classes, args.shots, data_args.split_seed)
+        rows = torch.tensor(split.labeled)
+    steps_per_epoch = max(len(rows) // args.batch_size, 1)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=0.05)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, args.learning_rate, total_steps=args.epochs * steps_per_epoch, pct_start=0.1
@@ -153,7 +163,7 @@ def main() -> None:
     start = time.perf_counter()
     for epoch in range(args.epochs):
         shift = args.hue_shift_from is not None and epoch >= args.hue_shift_from
-        order, total = torch.randperm(len(train["label"])), 0.0
+        order, total = rows[torch.randperm(len(rows))], 0.0
         for step in range(steps_per_epoch):
             batch = order[step * args.batch_size : (step + 1) * args.batch_size]
             inputs = model_inputs(train, batch)
