@@ -68,7 +68,7 @@ def model_inputs(split: dict[str, torch.Tensor], rows: torch.Tensor | slice) -> 
 
 
 @torch.no_grad()
-def summaries(model, split: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def summaries(model, split: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Logits `(N, C)`, video and audio summaries `(N, D)` of every clip (audio None for a video-only model), in
     eval mode."""
     model.eval()
@@ -98,6 +98,7 @@ def shapes(split: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 def report(model, train: dict, test: dict, objective: str) -> str:
+    """One line on the model now: its test top-1 (supervised) or the linear probes of its summaries (contrastive)."""
     logits, test_video, test_audio = summaries(model, test)
     similarity = F.normalize(test_video, dim=-1) @ F.normalize(test_video, dim=-1).T
     collapse = f"video summaries' mean cosine {similarity.mean():.2f}"
