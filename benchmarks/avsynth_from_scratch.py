@@ -4,6 +4,7 @@ plentiful: the measurements behind the default run's accuracy.
     python benchmarks/avsynth_from_scratch.py supervised [--epochs 30] [--learning-rate 3e-4] [--video-only]
         [--shots K]
     python benchmarks/avsynth_from_scratch.py contrastive [--epochs 20] [--hue-shift-from EPOCH]
+    python benchmarks/avsynth_from_scratch.py audio-contrastive [--epochs 15] [--batch-size 64] [--save DIR]
 
 Decodes the default run's AVSynth training and test clips once (`ClipTransform`, weak views) and builds the model of
 `configs/avsynth.yaml` (or of `--model-config`) from scratch, then trains it in memory with AdamW, batch 32 and a
@@ -14,7 +15,11 @@ one-cycle schedule:
 - `contrastive`: L_c alone on the training clips, no labels. Linear probes on the frozen video and audio summaries
   then show what it learned: top-1 with all labels and with one clip per class, and the shape from the audio. With
   `--hue-shift-from E`, every clip's frames get a random hue shift from epoch E on, so that the colour of the
-  sounding object (AVSynth's note pitch follows it) no longer gives the pairing away.
+  sounding object (AVSynth's note pitch follows it) no longer gives the pairing away;
+- `audio-contrastive`: the audio encoder alone, self-supervised: InfoNCE between two views of each clip's fbank,
+  each shifted in time (circularly) and along the mel bins (up to 8, a rough pitch shift) at random, so that the
+  pitch cannot pair them and the timbre and rhythm can. `--save DIR` saves the whole model (the other weights as
+  initialised), which `train_avssl.py configs/avsynth.yaml --model_config "" --model_name_or_path DIR` trains from.
 Every few epochs it prints the test top-1 with how often the shape and the motion are right (supervised) or the
 probes (contrastive), and the mean cosine similarity of the test clips' video summaries (1 = all clips look alike).
 """
@@ -60,6 +65,36 @@ def shift_hue(pixel_values: torch.Tensor) -> torch.Tensor:
     frames = (pixel_values * STD + MEAN).clamp(0, 1)
     shifted = torch.stack([TF.adjust_hue(clip, float(torch.rand(1)) - 0.5) for clip in frames])
     return (shifted - MEAN) / STD
+
+
+def shifted_fbank(input_values: torch.Tensor) -> torch.Tensor:
+    """Fbank frames `(B, time, mel)`, each clip rolled in time by a random amount and shifted along the mel bins by
+    up to 8 at random (the bins shifted in repeat the edge bin)."""
+    views = []
+    for clip in input_values:
+        clip = torch.roll(clip, int(torch.randint(clip.shape[0], ())), dims=0)
+        shift = int(torch.randint(-8, 9, ()))
+        clip = torch.roll(clip, shift, dims=1)
+        if shift > 0:
+            clip[:, :shift] = clip[:, shift : shift + 1]
+        elif shift < 0:
+            clip[:, shift:] = clip[:, shift - 1 : shift]
+        views.append(clip)
+    return torch.stack(views)
+
+
+def training_loss(
+    model, inputs: dict[str, torch.Tensor], labels: torch.Tensor, objective: str, temperature: float
+) -> torch.Tensor:
+    """The objective's loss on one batch."""
+    if objective == "audio-contrastive":
+        encoder = model.avssl.audio_encoder
+        first, second = (encoder(shifted_fbank(inputs["input_values"])).last_hidden_state[:, 0] for _ in range(2))
+        return contrastive_loss(first, second, temperature)
+    outputs = model(**inputs)
+    if objective == "supervised":
+        return F.cross_entropy(outputs.logits, labels)
+    return contrastive_loss(outputs.video_embeds, outputs.audio_embeds, temperature)
 
 
 def model_inputs(split: dict[str, torch.Tensor], rows: torch.Tensor | slice) -> dict[str, torch.Tensor]:
@@ -117,13 +152,15 @@ def report(model, train: dict, test: dict, objective: str) -> str:
     return (
         f"probe top-1 {probe(both, train['label'], test_both, test['label']):.3f} (all labels), "
         f"{probe(both[one_shot], train['label'][one_shot], test_both, test['label']):.3f} (1 per class); "
-        f"shape from audio {probe(train_audio, shapes(train), test_audio, shapes(test)):.3f}; {collapse}"
+        f"shape from audio {probe(train_audio, shapes(train), test_audio, shapes(test)):.3f} (all labels), "
+        f"{probe(train_audio[one_shot], shapes(train)[one_shot], test_audio, shapes(test)):.3f} (1 clip per class); "
+        f"{collapse}"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("objective", choices=["supervised", "contrastive"])
+    parser.add_argument("objective", choices=["supervised", "contrastive", "audio-contrastive"])
     parser.add_argument("--model-config", default=None, help="an AVSSLConfig JSON instead of the default run's")
     parser.add_argument("--video-only", action="store_true", help="supervised: the model without its audio encoder")
     parser.add_argument(
@@ -135,9 +172,10 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=0.1, help="of L_c")
     parser.add_argument("--hue-shift-from", type=int, default=None, help="contrastive: epoch that starts hue shifts")
     parser.add_argument("--report-every", type=int, default=5, help="epochs")
+    parser.add_argument("--save", default=None, help="a folder to save the trained model in")
     args = parser.parse_args()
-    if args.video_only and args.objective == "contrastive":
-        parser.error("the contrastive objective needs the audio encoder: drop --video-only")
+    if args.video_only and args.objective != "supervised":
+        parser.error(f"{args.objective} needs the audio encoder: drop --video-only")
     torch.manual_seed(0)
     overrides = ["--model_config", args.model_config] if args.model_config else []
     overrides += ["--audio_model_name_or_path", "none"] if args.video_only else []
@@ -170,11 +208,7 @@ def main() -> None:
             inputs = model_inputs(train, batch)
             if shift:
                 inputs["pixel_values"] = shift_hue(inputs["pixel_values"])
-            outputs = model(**inputs)
-            if args.objective == "supervised":
-                loss = F.cross_entropy(outputs.logits, train["label"][batch])
-            else:
-                loss = contrastive_loss(outputs.video_embeds, outputs.audio_embeds, args.temperature)
+            loss = training_loss(model, inputs, train["label"][batch], args.objective, args.temperature)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -185,6 +219,8 @@ def main() -> None:
         if (epoch + 1) % args.report_every == 0 or epoch + 1 == args.epochs:
             line += f"; {report(model, train, test, args.objective)}"
         print(line, flush=True)
+    if args.save:
+        model.save_pretrained(args.save)
 
 
 if __name__ == "__main__":
