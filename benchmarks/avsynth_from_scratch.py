@@ -162,6 +162,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("objective", choices=["supervised", "contrastive", "audio-contrastive"])
     parser.add_argument("--model-config", default=None, help="an AVSSLConfig JSON instead of the default run's")
+    parser.add_argument("--frame-stride", type=int, default=None, help="source frames between sampled frames")
     parser.add_argument("--video-only", action="store_true", help="supervised: the model without its audio encoder")
     parser.add_argument(
         "--shots", type=float, default=None, help="supervised: train on the default run's k-shot split"
@@ -179,6 +180,7 @@ def main() -> None:
     torch.manual_seed(0)
     overrides = ["--model_config", args.model_config] if args.model_config else []
     overrides += ["--audio_model_name_or_path", "none"] if args.video_only else []
+    overrides += ["--frame_stride", str(args.frame_stride)] if args.frame_stride else []
     model_args, data_args, _, _ = parse_arguments([DEFAULT_CONFIG, *overrides])
     train_source, test_source = load_data(data_args)
     model = build_model(model_args, train_source.classes)
