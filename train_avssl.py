@@ -55,7 +55,13 @@ class ModelArguments:
             "when audio_model_name_or_path is 'none'"
         },
     )
-    model_name_or_path: str | None = field(default=None, metadata={"help": "an AVSSL checkpoint to start from"})
+    model_name_or_path: str | None = field(
+        default=None,
+        metadata={
+            "help": "an AVSSL checkpoint to start from (its video encoder alone when audio_model_name_or_path is"
+            " 'none')"
+        },
+    )
     video_model_name_or_path: str = field(default="MCG-NJU/videomae-base")
     audio_model_name_or_path: str | None = field(
         default="MIT/ast-finetuned-audioset-10-10-0.4593", metadata={"help": "'none' trains the video-only baseline"}
@@ -174,7 +180,10 @@ def build_model(model_args: ModelArguments, classes: list[str]) -> AVSSLForVideo
         return AVSSLForVideoClassification(AVSSLConfig(**{**values, **({"audio_config": None} if video_only else {})}))
     if model_args.model_name_or_path:
         return AVSSLForVideoClassification.from_pretrained(
-            model_args.model_name_or_path, ignore_mismatched_sizes=True, **labels
+            model_args.model_name_or_path,
+            ignore_mismatched_sizes=True,
+            **labels,
+            **({"audio_config": None} if video_only else {}),
         )
     audio = None if video_only else model_args.audio_model_name_or_path
     return AVSSLForVideoClassification.from_encoders_pretrained(model_args.video_model_name_or_path, audio, **labels)
