@@ -5,8 +5,9 @@ set: stand-ins for the paper's Kinetics-pretrained VideoMAE and AudioSet-trained
     python train_avssl.py configs/avsynth.yaml --model_config "" --model_name_or_path pretrained/avsynth
 
 The paper starts its encoders from public checkpoints trained on large labeled corpora whose labels are not its
-tasks' labels. Here the corpus is generated (AVSynth clips of seed `--corpus-seed`, which the default data set, seed 0,
-never draws) and each encoder learns what such a corpus would label:
+tasks' labels. Here the corpus is generated: AVSynth clips of seed `--corpus-seed`, which the default data set (seed 0)
+never draws, written as mp4 files (in `--corpus-dir`, kept for the next run) and decoded into the trainer's weak views,
+so that the encoders learn from what training later shows them. Each encoder learns what such a corpus would label:
 - the video encoder, what every object in the clip does: for each shape, its motion or its absence (a 5-way
   cross-entropy per shape). It never learns which object sounds;
 - the audio encoder, which instrument plays: the timbre of the notes (3-way).
@@ -31,9 +32,9 @@ from tqdm.auto import tqdm
 from transformers import AutoModel, set_seed
 
 from modeling_avssl import AVSSLConfig, AVSSLForVideoClassification
-from modeling_avssl.data.audio import log_mel_fbank
-from modeling_avssl.data.avsynth import CLASSES, MOTIONS, SHAPES, AVSynthSpec, make_clip
-from modeling_avssl.data.video_transforms import VideoAugmentation, frames_to_video
+from modeling_avssl.data.avsynth import CLASSES, MOTIONS, SHAPES, generate
+from modeling_avssl.data.collation import ClipTransform
+from train_avssl import processor_for
 
 
 CARD = """---
@@ -56,25 +57,20 @@ Neither encoder saw which object sounds, so neither knows the classes.
 """
 
 
-def corpus(
-    num_clips: int, split: str, seed: int, augmentation: VideoAugmentation, num_frames: int, frame_stride: int, audio
-) -> dict[str, torch.Tensor]:
-    """`pixel_values` `(N, T, 3, H, W)` (one weak view per clip, float16), `input_values` `(N, time, mel)`, the
-    `motions` `(N, len(SHAPES))` of each shape (0 if absent, else 1 + its index in `MOTIONS`) and the sounding
-    `shape` `(N,)`."""
-    spec = AVSynthSpec()
-    generator = torch.Generator().manual_seed(seed)
-    span = (num_frames - 1) * frame_stride + 1
+def corpus(root: str, split: str, transform: ClipTransform) -> dict[str, torch.Tensor]:
+    """Every clip of `split` of the AVSynth folder `root`, decoded and augmented as the trainer's weak views:
+    `pixel_values` `(N, T, 3, H, W)` (float16), `input_values` `(N, time, mel)`, the `motions` `(N, len(SHAPES))`
+    of each shape (0 if absent, else 1 + its index in `MOTIONS`) and the sounding `shape` `(N,)`."""
+    with open(os.path.join(root, "metadata.jsonl")) as handle:
+        records = [record for record in map(json.loads, handle) if record["split"] == split]
     pixels, fbanks, motions, shapes = [], [], [], []
-    for index in tqdm(range(num_clips), desc=f"corpus ({split})", leave=False):
-        clip = make_clip(spec, seed, split, index)
-        start = int(torch.randint(spec.num_frames - span + 1, (), generator=generator))
-        video = frames_to_video(clip.frames[start : start + span : frame_stride])
-        pixels.append(augmentation.weak(video, generator).half())
-        fbanks.append(log_mel_fbank(clip.audio, spec.sample_rate, audio.num_mel_bins, audio.max_length))
-        by_shape = {obj.shape: 1 + MOTIONS.index(obj.motion) for obj in clip.objects}
+    for index, record in enumerate(tqdm(records, desc=f"decoding ({split})", leave=False)):
+        views = transform(os.path.join(root, record["file"]), [index])
+        pixels.append(views["pixel_values"].half())
+        fbanks.append(views["input_values"])
+        by_shape = {obj["shape"]: 1 + MOTIONS.index(obj["motion"]) for obj in record["objects"]}
         motions.append([by_shape.get(shape, 0) for shape in SHAPES])
-        shapes.append(SHAPES.index(clip.objects[clip.sounding].shape))
+        shapes.append(SHAPES.index(record["shape"]))
     return {
         "pixel_values": torch.stack(pixels),
         "input_values": torch.stack(fbanks),
@@ -144,6 +140,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model-config", default="configs/avsynth_model.json")
     parser.add_argument("--clips", type=int, default=20000, help="training clips of the corpus")
     parser.add_argument("--test-clips", type=int, default=1000)
+    parser.add_argument("--corpus-dir", default=None, help="where the corpus is (generated there first if missing)")
     parser.add_argument("--corpus-seed", type=int, default=1, help="AVSynth seed of the corpus (not the default's 0)")
     parser.add_argument("--frame-stride", type=int, default=2, help="as the default run samples its clips")
     parser.add_argument("--epochs", type=int, default=8, help="of the video encoder")
@@ -165,12 +162,12 @@ def main(argv: list[str] | None = None) -> None:
             label2id={name: i for i, name in enumerate(CLASSES)},
         )
     video, audio = config.video_config, config.audio_config
-    augmentation = VideoAugmentation(video.image_size)
     started = time.time()
-    data = {
-        split: corpus(clips, split, args.corpus_seed, augmentation, video.num_frames, args.frame_stride, audio)
-        for split, clips in (("train", args.clips), ("test", args.test_clips))
-    }
+    root = args.corpus_dir or f"data/avsynth_pretraining_seed{args.corpus_seed}_{args.clips}+{args.test_clips}"
+    if not os.path.exists(os.path.join(root, "metadata.jsonl")):
+        generate(root, args.clips, args.test_clips, seed=args.corpus_seed, progress=True)
+    transform = ClipTransform.from_processor(processor_for(config), video.num_frames, args.frame_stride, strong=False)
+    data = {split: corpus(root, split, transform) for split in ("train", "test")}
     video_probe = Probe(AutoModel.from_config(video), len(SHAPES) * (1 + len(MOTIONS)), pooling="mean")
     train(
         video_probe,
@@ -200,7 +197,9 @@ def main(argv: list[str] | None = None) -> None:
     model = AVSSLForVideoClassification(config, video_encoder=video_probe.encoder, audio_encoder=audio_probe.encoder)
     model.save_pretrained(args.output)
     arguments = " ".join(
-        f"--{name.replace('_', '-')} {value}" for name, value in vars(args).items() if name != "output"
+        f"--{name.replace('_', '-')} {value}"
+        for name, value in vars(args).items()
+        if name not in ("output", "corpus_dir")
     )
     with open(os.path.join(args.output, "README.md"), "w") as handle:
         handle.write(

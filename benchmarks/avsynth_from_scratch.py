@@ -3,19 +3,21 @@ plentiful: the measurements behind the default run's accuracy.
 
     python benchmarks/avsynth_from_scratch.py supervised [--epochs 30] [--learning-rate 3e-4] [--video-only]
         [--shots K]
-    python benchmarks/avsynth_from_scratch.py contrastive [--epochs 20] [--hue-shift-from EPOCH]
+    python benchmarks/avsynth_from_scratch.py contrastive [--epochs 20] [--hue-shift-from EPOCH] [--standardise]
     python benchmarks/avsynth_from_scratch.py audio-contrastive [--epochs 15] [--batch-size 64] [--save DIR]
 
 Decodes the default run's AVSynth training and test clips once (`ClipTransform`, weak views) and builds the model of
-`configs/avsynth.yaml` (or of `--model-config`) from scratch, then trains it in memory with AdamW, batch 32 and a
-one-cycle schedule:
+`configs/avsynth.yaml` (or of `--model-config`) from scratch, or loads `--model-name-or-path` (e.g. the encoders
+`pretrain_avsynth_encoders.py` pretrains; the first line then reports that checkpoint), then trains it in memory
+with AdamW, batch 32 and a one-cycle schedule:
 - `supervised`: cross-entropy on all 1,200 labeled training clips, the top-1 these encoders reach in minutes when
   labels are not the limit (the default run has 12); with `--video-only`, what its video encoder learns alone;
   with `--shots 1`, on the default run's 12 labeled clips only (an epoch is then one step);
 - `contrastive`: L_c alone on the training clips, no labels. Linear probes on the frozen video and audio summaries
   then show what it learned: top-1 with all labels and with one clip per class, and the shape from the audio. With
   `--hue-shift-from E`, every clip's frames get a random hue shift from epoch E on, so that the colour of the
-  sounding object (AVSynth's note pitch follows it) no longer gives the pairing away;
+  sounding object (AVSynth's note pitch follows it) no longer gives the pairing away. With `--standardise`, the
+  probes see each feature standardised with the training clips' mean and std;
 - `audio-contrastive`: the audio encoder alone, self-supervised: InfoNCE between two views of each clip's fbank,
   each shifted in time (circularly) and along the mel bins (up to 8, a rough pitch shift) at random, so that the
   pitch cannot pair them and the timbre and rhythm can. `--save DIR` saves the whole model (the other weights as
@@ -127,13 +129,21 @@ def probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, te
         return (linear(test_x).argmax(-1) == test_y).float().mean().item()
 
 
+def standardised(train_x: torch.Tensor, test_x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both feature sets `(N, D)` standardised per feature with the mean and std of `train_x` (all training clips,
+    labeled or not)."""
+    mean, std = train_x.mean(0), train_x.std(0) + 1e-6
+    return (train_x - mean) / std, (test_x - mean) / std
+
+
 def shapes(split: dict[str, torch.Tensor]) -> torch.Tensor:
     """Each clip's shape index `(N,)`."""
     return split["shape_of"][split["label"]]
 
 
-def report(model, train: dict, test: dict, objective: str) -> str:
-    """One line on the model now: its test top-1 (supervised) or the linear probes of its summaries (contrastive)."""
+def report(model, train: dict, test: dict, objective: str, standardise: bool = False) -> str:
+    """One line on the model now: its test top-1 (supervised) or the linear probes of its summaries (contrastive),
+    with `standardise`, on summaries standardised per feature first."""
     logits, test_video, test_audio = summaries(model, test)
     similarity = F.normalize(test_video, dim=-1) @ F.normalize(test_video, dim=-1).T
     collapse = f"video summaries' mean cosine {similarity.mean():.2f}"
@@ -148,6 +158,11 @@ def report(model, train: dict, test: dict, objective: str) -> str:
         )
     _, train_video, train_audio = summaries(model, train)
     both, test_both = torch.cat([train_video, train_audio], 1), torch.cat([test_video, test_audio], 1)
+    if standardise:
+        (both, test_both), (train_audio, test_audio) = (
+            standardised(both, test_both),
+            standardised(train_audio, test_audio),
+        )
     one_shot = torch.stack([(train["label"] == label).nonzero()[0, 0] for label in train["label"].unique()])
     return (
         f"probe top-1 {probe(both, train['label'], test_both, test['label']):.3f} (all labels), "
@@ -162,6 +177,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("objective", choices=["supervised", "contrastive", "audio-contrastive"])
     parser.add_argument("--model-config", default=None, help="an AVSSLConfig JSON instead of the default run's")
+    parser.add_argument(
+        "--model-name-or-path",
+        default=None,
+        help="an AVSSL checkpoint to start from (e.g. pretrain_avsynth_encoders')",
+    )
     parser.add_argument("--frame-stride", type=int, default=None, help="source frames between sampled frames")
     parser.add_argument("--video-only", action="store_true", help="supervised: the model without its audio encoder")
     parser.add_argument(
@@ -172,13 +192,21 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--temperature", type=float, default=0.1, help="of L_c")
     parser.add_argument("--hue-shift-from", type=int, default=None, help="contrastive: epoch that starts hue shifts")
+    parser.add_argument(
+        "--standardise", action="store_true", help="contrastive: probe summaries standardised with the training clips'"
+    )
     parser.add_argument("--report-every", type=int, default=5, help="epochs")
     parser.add_argument("--save", default=None, help="a folder to save the trained model in")
     args = parser.parse_args()
     if args.video_only and args.objective != "supervised":
         parser.error(f"{args.objective} needs the audio encoder: drop --video-only")
     torch.manual_seed(0)
+    if args.model_config and args.model_name_or_path:
+        parser.error("--model-config builds a model from scratch: drop it to start from --model-name-or-path")
     overrides = ["--model_config", args.model_config] if args.model_config else []
+    overrides += (
+        ["--model_config", "", "--model_name_or_path", args.model_name_or_path] if args.model_name_or_path else []
+    )
     overrides += ["--audio_model_name_or_path", "none"] if args.video_only else []
     overrides += ["--frame_stride", str(args.frame_stride)] if args.frame_stride else []
     model_args, data_args, _, _ = parse_arguments([DEFAULT_CONFIG, *overrides])
@@ -200,7 +228,7 @@ def main() -> None:
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, args.learning_rate, total_steps=args.epochs * steps_per_epoch, pct_start=0.1
     )
-    print(f"before training: {report(model, train, test, args.objective)}")
+    print(f"before training: {report(model, train, test, args.objective, args.standardise)}")
     start = time.perf_counter()
     for epoch in range(args.epochs):
         shift = args.hue_shift_from is not None and epoch >= args.hue_shift_from
@@ -219,7 +247,7 @@ def main() -> None:
             total += loss.item()
         line = f"epoch {epoch + 1}: loss {total / steps_per_epoch:.3f} ({time.perf_counter() - start:.0f} s)"
         if (epoch + 1) % args.report_every == 0 or epoch + 1 == args.epochs:
-            line += f"; {report(model, train, test, args.objective)}"
+            line += f"; {report(model, train, test, args.objective, args.standardise)}"
         print(line, flush=True)
     if args.save:
         model.save_pretrained(args.save)

@@ -20,10 +20,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="module")
 def pretrained(tmp_path_factory) -> str:
-    output = str(tmp_path_factory.mktemp("pretrained"))
+    tmp = tmp_path_factory.mktemp("pretraining")
     tiny = os.path.join(ROOT, "configs", "avsynth_tiny_model.json")
-    pretrain(["--output", output, "--model-config", tiny, "--clips", "64", "--test-clips", "16", "--epochs", "1"])
-    return output
+    arguments = ["--model-config", tiny, "--corpus-dir", str(tmp / "corpus"), "--output", str(tmp / "model")]
+    pretrain([*arguments, "--clips", "64", "--test-clips", "16", "--epochs", "1"])
+    return str(tmp / "model")
 
 
 def test_the_motion_target_scores_each_shape_present_and_ignores_absent_ones():
