@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import time
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -106,9 +107,18 @@ def motion_accuracy(logits: torch.Tensor, motions: torch.Tensor) -> float:
     return (predicted[present] == motions[present]).float().mean().item()
 
 
-def train(probe: Probe, inputs: torch.Tensor, loss_fn, epochs: int, batch_size: int, learning_rate: float, name: str):
-    """AdamW with a one-cycle schedule over `epochs` of `inputs` and its targets (the `loss_fn`'s second argument)."""
-    inputs, targets = inputs
+def train(
+    probe: Probe,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    name: str,
+) -> None:
+    """Trains `probe` to map `inputs` to `targets` under `loss_fn(logits, targets)`: AdamW with a one-cycle schedule
+    over `epochs`, a progress bar named `name`."""
     optimizer = torch.optim.AdamW(probe.parameters(), lr=learning_rate, weight_decay=0.05)
     steps_per_epoch = len(inputs) // batch_size
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, learning_rate, total_steps=epochs * steps_per_epoch)
@@ -171,7 +181,8 @@ def main(argv: list[str] | None = None) -> None:
     video_probe = Probe(AutoModel.from_config(video), len(SHAPES) * (1 + len(MOTIONS)), pooling="mean")
     train(
         video_probe,
-        (data["train"]["pixel_values"], data["train"]["motions"]),
+        data["train"]["pixel_values"],
+        data["train"]["motions"],
         motion_loss,
         args.epochs,
         args.batch_size,
@@ -181,7 +192,8 @@ def main(argv: list[str] | None = None) -> None:
     audio_probe = Probe(AutoModel.from_config(audio), len(SHAPES), pooling="first")
     train(
         audio_probe,
-        (data["train"]["input_values"], data["train"]["shape"]),
+        data["train"]["input_values"],
+        data["train"]["shape"],
         F.cross_entropy,
         args.audio_epochs,
         args.batch_size,
