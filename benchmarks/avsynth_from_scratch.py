@@ -193,7 +193,9 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=0.1, help="of L_c")
     parser.add_argument("--hue-shift-from", type=int, default=None, help="contrastive: epoch that starts hue shifts")
     parser.add_argument(
-        "--standardise", action="store_true", help="contrastive: probe summaries standardised with the training clips'"
+        "--standardise",
+        action="store_true",
+        help="contrastive: standardise the probed summaries (training clips' mean, std)",
     )
     parser.add_argument("--report-every", type=int, default=5, help="epochs")
     parser.add_argument("--save", default=None, help="a folder to save the trained model in")
