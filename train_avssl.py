@@ -174,16 +174,14 @@ def spread_subset(rows: datasets.Dataset, count: int) -> datasets.Dataset:
 def build_model(model_args: ModelArguments, classes: list[str]) -> AVSSLForVideoClassification:
     labels = {"id2label": dict(enumerate(classes)), "label2id": {name: i for i, name in enumerate(classes)}}
     video_only = str(model_args.audio_model_name_or_path).lower() == "none"
+    without_audio = {"audio_config": None} if video_only else {}
     if model_args.model_config:
         with open(model_args.model_config) as handle:
-            values = {**json.load(handle), **labels}
-        return AVSSLForVideoClassification(AVSSLConfig(**{**values, **({"audio_config": None} if video_only else {})}))
+            values = {**json.load(handle), **labels, **without_audio}
+        return AVSSLForVideoClassification(AVSSLConfig(**values))
     if model_args.model_name_or_path:
         return AVSSLForVideoClassification.from_pretrained(
-            model_args.model_name_or_path,
-            ignore_mismatched_sizes=True,
-            **labels,
-            **({"audio_config": None} if video_only else {}),
+            model_args.model_name_or_path, ignore_mismatched_sizes=True, **labels, **without_audio
         )
     audio = None if video_only else model_args.audio_model_name_or_path
     return AVSSLForVideoClassification.from_encoders_pretrained(model_args.video_model_name_or_path, audio, **labels)
