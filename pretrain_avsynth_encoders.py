@@ -2,7 +2,7 @@
 set: stand-ins for the paper's Kinetics-pretrained VideoMAE and AudioSet-trained AST.
 
     python pretrain_avsynth_encoders.py [--output pretrained/avsynth] [--clips 20000] [--epochs 8]
-    python train_avssl.py configs/avsynth.yaml --model_config "" --model_name_or_path pretrained/avsynth
+    python train_avssl.py  # configs/avsynth.yaml starts from pretrained/avsynth
 
 The paper starts its encoders from public checkpoints trained on large labeled corpora whose labels are not its
 tasks' labels. Here the corpus is generated: AVSynth clips of seed `--corpus-seed`, which the default data set (seed 0)
@@ -46,8 +46,9 @@ tags: [avssl, avsynth, video-classification, audio-visual]
 
 A starting point for AVSSL on AVSynth: the model of `{model_config}` whose video and audio encoders were pretrained
 by `python pretrain_avsynth_encoders.py {arguments}` on {clips:,} generated AVSynth clips of seed {corpus_seed}
-(disjoint from the default data set, seed 0). The fusion and the classification head are as initialised. Train from
-it with `python train_avssl.py configs/avsynth.yaml --model_config "" --model_name_or_path <this folder>`.
+(disjoint from the default data set, seed 0). The fusion and the classification head are as initialised. The default
+run (`configs/avsynth.yaml`) starts from `pretrained/avsynth`; start it from another folder with
+`python train_avssl.py configs/avsynth.yaml --model_name_or_path <folder>`.
 
 - Video encoder: for each shape, the motion of the object of that shape, or its absence. Held-out accuracy of the
   motion of the objects present: {video_accuracy:.1%} (chance 25%).

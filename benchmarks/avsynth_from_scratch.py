@@ -6,9 +6,9 @@ plentiful: the measurements behind the default run's accuracy.
     python benchmarks/avsynth_from_scratch.py contrastive [--epochs 20] [--hue-shift-from EPOCH] [--standardise]
     python benchmarks/avsynth_from_scratch.py audio-contrastive [--epochs 15] [--batch-size 64] [--save DIR]
 
-Decodes the default run's AVSynth training and test clips once (`ClipTransform`, weak views) and builds the model of
-`configs/avsynth.yaml` (or of `--model-config`) from scratch, or loads `--model-name-or-path` (e.g. the encoders
-`pretrain_avsynth_encoders.py` pretrains; the first line then reports that checkpoint), then trains it in memory
+Decodes the default run's AVSynth training and test clips once (`ClipTransform`, weak views) and builds the default
+run's model (`configs/avsynth_model.json`, or `--model-config`) from scratch, or loads `--model-name-or-path` (e.g.
+`pretrained/avsynth`, the default run's start; the first line then reports that checkpoint), then trains it in memory
 with AdamW, batch 32 and a one-cycle schedule:
 - `supervised`: cross-entropy on all 1,200 labeled training clips, the top-1 these encoders reach in minutes when
   labels are not the limit (the default run has 12); with `--video-only`, what its video encoder learns alone;
@@ -21,7 +21,7 @@ with AdamW, batch 32 and a one-cycle schedule:
 - `audio-contrastive`: the audio encoder alone, self-supervised: InfoNCE between two views of each clip's fbank,
   each shifted in time (circularly) and along the mel bins (up to 8, a rough pitch shift) at random, so that the
   pitch cannot pair them and the timbre and rhythm can. `--save DIR` saves the whole model (the other weights as
-  initialised), which `train_avssl.py configs/avsynth.yaml --model_config "" --model_name_or_path DIR` trains from.
+  initialised), which `train_avssl.py configs/avsynth.yaml --model_name_or_path DIR` trains from.
 Every few epochs it prints the test top-1 with how often the shape and the motion are right (supervised) or the
 probes (contrastive), and the mean cosine similarity of the test clips' video summaries (1 = all clips look alike).
 """
@@ -176,11 +176,13 @@ def report(model, train: dict, test: dict, objective: str, standardise: bool = F
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("objective", choices=["supervised", "contrastive", "audio-contrastive"])
-    parser.add_argument("--model-config", default=None, help="an AVSSLConfig JSON instead of the default run's")
+    parser.add_argument(
+        "--model-config", default="configs/avsynth_model.json", help="the AVSSLConfig JSON of the model from scratch"
+    )
     parser.add_argument(
         "--model-name-or-path",
         default=None,
-        help="an AVSSL checkpoint to start from (e.g. pretrain_avsynth_encoders')",
+        help="an AVSSL checkpoint to start from instead (e.g. pretrained/avsynth)",
     )
     parser.add_argument("--frame-stride", type=int, default=None, help="source frames between sampled frames")
     parser.add_argument("--video-only", action="store_true", help="supervised: the model without its audio encoder")
@@ -203,11 +205,10 @@ def main() -> None:
     if args.video_only and args.objective != "supervised":
         parser.error(f"{args.objective} needs the audio encoder: drop --video-only")
     torch.manual_seed(0)
-    if args.model_config and args.model_name_or_path:
-        parser.error("--model-config builds a model from scratch: drop it to start from --model-name-or-path")
-    overrides = ["--model_config", args.model_config] if args.model_config else []
-    overrides += (
-        ["--model_config", "", "--model_name_or_path", args.model_name_or_path] if args.model_name_or_path else []
+    overrides = (
+        ["--model_name_or_path", args.model_name_or_path]
+        if args.model_name_or_path
+        else ["--model_config", args.model_config]
     )
     overrides += ["--audio_model_name_or_path", "none"] if args.video_only else []
     overrides += ["--frame_stride", str(args.frame_stride)] if args.frame_stride else []

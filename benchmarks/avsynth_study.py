@@ -1,10 +1,10 @@
 """Table 2 of the paper on AVSynth: each way of using the unlabeled clips, 1 label per class, over several seeds.
 
-    python benchmarks/avsynth_study.py [--seeds 0 1 2] [--max-steps 200] [--eval-samples 240] [--out outputs/study]
+    python benchmarks/avsynth_study.py [--seeds 0 1 2] [--max-steps N] [--eval-samples 240] [--out outputs/study]
 
 Every run is `train_avssl.py configs/avsynth.yaml` (the default run) with the row's overrides, the seed as both the
-labeled split's and the training seed, `--max-steps` steps and `--eval-samples` test videos evenly spaced over
-the test set (so every class). The rows:
+labeled split's and the training seed, the default run's steps (or `--max-steps`) and `--eval-samples` test videos
+evenly spaced over the test set (so every class). The rows:
 the supervised-only lower bound; video-only TubeToken; audio-visual TubeToken without and with the contrastive
 loss; ASL without and with it; ASL (with it) with windows of 2 and 4 slots. The ASL rows share the default run's
 localizer (trained by the first of them if the default run has not trained it yet). Writes `study.csv` (one line
@@ -55,8 +55,7 @@ def run(row: str, seed: int, args: argparse.Namespace) -> dict:
         str(seed),
         "--split_seed",
         str(seed),
-        "--max_steps",
-        str(args.max_steps),
+        *(["--max_steps", str(args.max_steps)] if args.max_steps else []),
         "--max_eval_samples",
         str(args.eval_samples),
         "--disable_tqdm",
@@ -90,7 +89,7 @@ def plot(table: dict[str, np.ndarray], chance: float, path: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--max-steps", type=int, default=200)
+    parser.add_argument("--max-steps", type=int, default=None, help="the default run's 400 unless given")
     parser.add_argument("--eval-samples", type=int, default=240)
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     parser.add_argument("--out", default="outputs/study")

@@ -7,7 +7,7 @@ import os
 import datasets
 import pytest
 
-from modeling_avssl import AVSSLLocalizer
+from modeling_avssl import AVSSLConfig, AVSSLLocalizer
 from train_avssl import DEFAULT_CONFIG, main, parse_arguments, spread_subset
 
 
@@ -27,8 +27,18 @@ def test_no_argument_means_the_default_config():
     assert parse_arguments([DEFAULT_CONFIG])[3].to_dict() == training_args.to_dict()
     assert data_args.dataset == "avsynth" and data_args.shots == 1
     assert training_args.mask_type == "asl" and stages.localizer_config and stages.supervised_baseline
-    assert os.path.exists(os.path.join(ROOT, model_args.model_config))
-    assert os.path.exists(os.path.join(ROOT, stages.localizer_config))
+    assert not model_args.model_config and os.path.exists(os.path.join(ROOT, stages.localizer_config))
+
+
+def test_the_default_run_starts_from_the_shipped_pretrained_encoders():
+    model_args = parse_arguments([])[0]
+    shipped = AVSSLConfig.from_pretrained(os.path.join(ROOT, model_args.model_name_or_path))
+    with open(os.path.join(ROOT, "configs", "avsynth_model.json")) as handle:
+        architecture = AVSSLConfig(**json.load(handle), video_pooling="mean")
+    assert shipped.video_config.to_diff_dict() == architecture.video_config.to_diff_dict()
+    assert shipped.audio_config.to_diff_dict() == architecture.audio_config.to_diff_dict()
+    assert shipped.video_pooling == "mean" and shipped.fusion_num_layers == architecture.fusion_num_layers
+    assert os.path.exists(os.path.join(ROOT, model_args.model_name_or_path, "model.safetensors"))
 
 
 @pytest.fixture(scope="module")

@@ -50,9 +50,7 @@ def test_the_trainer_starts_from_the_checkpoint_or_from_its_video_encoder_alone(
     saved = load_file(os.path.join(pretrained, "model.safetensors"))
     key = "avssl.video_encoder.embeddings.patch_embeddings.projection.weight"
     for extra, audio_visual in (([], True), (["--audio_model_name_or_path", "none"], False)):
-        model_args = parse_arguments(
-            [DEFAULT_CONFIG, "--model_config", "", "--model_name_or_path", pretrained, *extra]
-        )[0]
+        model_args = parse_arguments([DEFAULT_CONFIG, "--model_name_or_path", pretrained, *extra])[0]
         model = build_model(model_args, list(CLASSES))
         assert model.config.is_audio_visual == audio_visual
         assert torch.equal(model.state_dict()[key], saved[key])
