@@ -213,8 +213,22 @@ CARD_HYPERPARAMETERS = (
 )
 
 
-def write_model_card(trainer: AVSSLTrainer, data_args: DataArguments, split: LabeledSplit, metrics: dict) -> None:
-    """`README.md` in the output folder, from the `model_card.md` template: data, labels, hyperparameters, results."""
+def starting_point(model_args: ModelArguments) -> str:
+    """Where `build_model` takes the weights from, in words for the model card."""
+    if model_args.model_config:
+        return f"initialised at random (`{model_args.model_config}`)"
+    if model_args.model_name_or_path:
+        return f"started from the AVSSL checkpoint `{model_args.model_name_or_path}`"
+    audio = str(model_args.audio_model_name_or_path)
+    encoders = f"`{model_args.video_model_name_or_path}`" + ("" if audio.lower() == "none" else f" and `{audio}`")
+    return f"started from {encoders}"
+
+
+def write_model_card(
+    trainer: AVSSLTrainer, model_args: ModelArguments, data_args: DataArguments, split: LabeledSplit, metrics: dict
+) -> None:
+    """`README.md` in the output folder, from the `model_card.md` template: the starting weights, data, labels,
+    hyperparameters, results."""
     args, config = trainer.args, trainer.model.config
     classes = [config.id2label[i] for i in range(config.num_labels)]
     audio = config.audio_config
@@ -224,6 +238,7 @@ def write_model_card(trainer: AVSSLTrainer, data_args: DataArguments, split: Lab
         "dataset_description": f"{data_args.dataset} from `{data_args.data_path}`, split `{data_args.train_split}`",
         "video_encoder": config.video_config.model_type,
         "audio_encoder": audio.model_type if audio is not None else "none: video only",
+        "starting_point": starting_point(model_args),
         "labeled": len(split.labeled),
         "unlabeled": split.num_samples - len(split.labeled),
         "shots": int(split.shots) if float(split.shots).is_integer() else split.shots,
@@ -396,7 +411,7 @@ def main(argv: list[str]) -> AVSSLTrainer:
         timings["supervised baseline"] = time.perf_counter() - start - sum(timings.values())
     trainer.save_model(training_args.output_dir)
     if trainer.is_world_process_zero():
-        write_model_card(trainer, data_args, split, metrics)
+        write_model_card(trainer, model_args, data_args, split, metrics)
         with open(os.path.join(training_args.output_dir, "eval_results.json"), "w") as handle:
             json.dump(metrics, handle, indent=1)
         pictures = save_pictures(trainer, eval_rows, num_frames // 2)

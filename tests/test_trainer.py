@@ -16,8 +16,8 @@ from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.sources import video_folder
 from modeling_avssl.trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
 from tiny import make_tiny_config
+from train_avssl import DEFAULT_CONFIG, parse_arguments, starting_point
 from train_avssl import main as train
-from train_avssl import parse_arguments
 from trees import write_video
 
 
@@ -189,8 +189,23 @@ def test_the_final_folder_holds_what_push_to_hub_uploads(tmp_path, avsynth):
     card = (tmp_path / "run" / "README.md").read_text()
     assert card.startswith("---\nlibrary_name: transformers\npipeline_tag: video-classification")
     assert "| top1 |" in card and "| gamma_mix | 2.0 |" in card and "$" not in card.replace("$$", "")
+    assert "Its weights were initialised at random (`" in card
     metrics = json.loads((tmp_path / "run" / "eval_results.json").read_text())
     assert metrics["eval_videos"] == 12 and 0 <= metrics["eval_top1"] <= metrics["eval_top5"] <= 1
+
+
+def test_the_model_card_names_the_starting_weights():
+    def start(*flags: str) -> str:
+        return starting_point(parse_arguments([DEFAULT_CONFIG, *flags])[0])
+
+    assert start() == "started from the AVSSL checkpoint `pretrained/avsynth`"
+    assert start("--model_config", "configs/avsynth_model.json") == (
+        "initialised at random (`configs/avsynth_model.json`)"
+    )
+    paper = start("--model_name_or_path", "", "--audio_model_name_or_path", "MIT/ast-finetuned-audioset-10-10-0.4593")
+    assert paper == "started from `MCG-NJU/videomae-base` and `MIT/ast-finetuned-audioset-10-10-0.4593`"
+    video_only = start("--model_name_or_path", "", "--audio_model_name_or_path", "none")
+    assert video_only == "started from `MCG-NJU/videomae-base`"
 
 
 def test_two_processes_keep_one_teacher_and_one_flexmatch_record(tmp_path, avsynth):
