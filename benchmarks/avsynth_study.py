@@ -8,7 +8,8 @@ evenly spaced over the test set (so every class). The rows:
 the supervised-only lower bound; video-only TubeToken; audio-visual TubeToken without and with the contrastive
 loss; ASL without and with it; ASL (with it) with windows of 2 and 4 slots. The ASL rows share the default run's
 localizer (trained by the first of them if the default run has not trained it yet). Writes `study.csv` (one line
-per run), `study.png` (mean and std per row) and prints the table.
+per run), `study.png` (mean and std per row) and prints the table, with each row's mean gain over the
+supervised-only run of the same seed.
 """
 
 import argparse
@@ -86,6 +87,14 @@ def plot(table: dict[str, np.ndarray], chance: float, path: str) -> None:
     figure.savefig(path, dpi=100)
 
 
+def gain(results: list[dict], row: str) -> str:
+    """The mean over seeds of the row's top-1 minus the supervised-only top-1 of the same seed (the same labeled
+    split), which takes the split-to-split spread out of the comparison; empty without supervised-only runs."""
+    supervised = {r["seed"]: r["top1"] for r in results if r["row"] == "supervised only"}
+    paired = [r["top1"] - supervised[r["seed"]] for r in results if r["row"] == row and r["seed"] in supervised]
+    return f"{np.mean(paired):+.3f}" if paired and row != "supervised only" else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -109,9 +118,9 @@ def main() -> None:
     table = {row: np.array([r["top1"] for r in results if r["row"] == row]) for row in args.rows}
     chance = 1 / len(CLASSES)
     plot(table, chance, os.path.join(args.out, "study.png"))
-    print(f"\n{'row':<36}{'top-1 mean':>11}{'std':>7}  seeds  (chance {chance:.3f})")
+    print(f"\n{'row':<36}{'top-1 mean':>11}{'std':>7}{'gain':>8}  seeds  (chance {chance:.3f})")
     for row, values in table.items():
-        print(f"{row:<36}{values.mean():>11.3f}{values.std():>7.3f}  {len(values)}")
+        print(f"{row:<36}{values.mean():>11.3f}{values.std():>7.3f}{gain(results, row):>8}  {len(values)}")
 
 
 if __name__ == "__main__":
