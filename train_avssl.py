@@ -67,6 +67,10 @@ class ModelArguments:
         default="MIT/ast-finetuned-audioset-10-10-0.4593", metadata={"help": "'none' trains the video-only baseline"}
     )
 
+    @property
+    def video_only(self) -> bool:
+        return str(self.audio_model_name_or_path).lower() == "none"
+
 
 @dataclass
 class DataArguments:
@@ -173,8 +177,7 @@ def spread_subset(rows: datasets.Dataset, count: int) -> datasets.Dataset:
 
 def build_model(model_args: ModelArguments, classes: list[str]) -> AVSSLForVideoClassification:
     labels = {"id2label": dict(enumerate(classes)), "label2id": {name: i for i, name in enumerate(classes)}}
-    video_only = str(model_args.audio_model_name_or_path).lower() == "none"
-    without_audio = {"audio_config": None} if video_only else {}
+    without_audio = {"audio_config": None} if model_args.video_only else {}
     if model_args.model_config:
         with open(model_args.model_config) as handle:
             values = {**json.load(handle), **labels, **without_audio}
@@ -183,7 +186,7 @@ def build_model(model_args: ModelArguments, classes: list[str]) -> AVSSLForVideo
         return AVSSLForVideoClassification.from_pretrained(
             model_args.model_name_or_path, ignore_mismatched_sizes=True, **labels, **without_audio
         )
-    audio = None if video_only else model_args.audio_model_name_or_path
+    audio = None if model_args.video_only else model_args.audio_model_name_or_path
     return AVSSLForVideoClassification.from_encoders_pretrained(model_args.video_model_name_or_path, audio, **labels)
 
 
@@ -219,9 +222,8 @@ def starting_point(model_args: ModelArguments) -> str:
         return f"initialised at random (`{model_args.model_config}`)"
     if model_args.model_name_or_path:
         return f"started from the AVSSL checkpoint `{model_args.model_name_or_path}`"
-    audio = str(model_args.audio_model_name_or_path)
-    encoders = f"`{model_args.video_model_name_or_path}`" + ("" if audio.lower() == "none" else f" and `{audio}`")
-    return f"started from {encoders}"
+    audio = "" if model_args.video_only else f" and `{model_args.audio_model_name_or_path}`"
+    return f"started from `{model_args.video_model_name_or_path}`{audio}"
 
 
 def write_model_card(
