@@ -159,10 +159,8 @@ def report(model, train: dict, test: dict, objective: str, standardise: bool = F
     _, train_video, train_audio = summaries(model, train)
     both, test_both = torch.cat([train_video, train_audio], 1), torch.cat([test_video, test_audio], 1)
     if standardise:
-        (both, test_both), (train_audio, test_audio) = (
-            standardised(both, test_both),
-            standardised(train_audio, test_audio),
-        )
+        both, test_both = standardised(both, test_both)
+        train_audio, test_audio = standardised(train_audio, test_audio)
     one_shot = torch.stack([(train["label"] == label).nonzero()[0, 0] for label in train["label"].unique()])
     return (
         f"probe top-1 {probe(both, train['label'], test_both, test['label']):.3f} (all labels), "
