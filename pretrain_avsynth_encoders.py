@@ -1,7 +1,7 @@
 """Pretrains the encoders of the embedded default's model on a generated AVSynth corpus disjoint from the default data
 set: stand-ins for the paper's Kinetics-pretrained VideoMAE and AudioSet-trained AST.
 
-    python pretrain_avsynth_encoders.py [--output pretrained/avsynth] [--clips 20000] [--epochs 8]
+    python pretrain_avsynth_encoders.py [--output pretrained/avsynth] [--clips 20000] [--epochs 32]
     python train_avssl.py  # configs/avsynth.yaml starts from pretrained/avsynth
 
 The paper starts its encoders from public checkpoints trained on large labeled corpora whose labels are not its
@@ -154,7 +154,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--corpus-dir", default=None, help="where the corpus is (generated there first if missing)")
     parser.add_argument("--corpus-seed", type=int, default=1, help="AVSynth seed of the corpus (not the default's 0)")
     parser.add_argument("--frame-stride", type=int, default=2, help="as the default run samples its clips")
-    parser.add_argument("--epochs", type=int, default=8, help="of the video encoder")
+    parser.add_argument("--epochs", type=int, default=32, help="of the video encoder")
     parser.add_argument("--audio-epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
