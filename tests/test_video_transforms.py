@@ -5,7 +5,12 @@ import pytest
 import torch
 from transformers import VideoMAEVideoProcessor
 
-from modeling_avssl.data.video_transforms import VideoAugmentation, frames_to_video, temporal_warp_indices
+from modeling_avssl.data.video_transforms import (
+    ClipRandAugment,
+    VideoAugmentation,
+    frames_to_video,
+    temporal_warp_indices,
+)
 
 
 def still_video(num_frames: int = 8, height: int = 60, width: int = 80) -> torch.Tensor:
@@ -63,12 +68,45 @@ def test_temporal_warping_keeps_time_order_and_stretches_some_frames():
 
 def test_the_strong_view_is_warped_with_its_probability():
     video = counting_video()
-    never = VideoAugmentation(crop_size=16, temporal_warp_prob=0.0, randaugment_num_ops=0)
-    always = VideoAugmentation(crop_size=16, temporal_warp_prob=1.0, randaugment_num_ops=0)
+    never = VideoAugmentation(crop_size=16, temporal_warp_prob=0.0, randaugment_num_ops=0, channel_dropout=0.0)
+    always = VideoAugmentation(crop_size=16, temporal_warp_prob=1.0, randaugment_num_ops=0, channel_dropout=0.0)
     generator = torch.Generator().manual_seed(0)
     assert len(never.strong(video, generator)[:, 0, 0, 0].unique()) == 8
     warped = always.strong(video, generator)[:, 0, 0, 0]
     assert len(warped.unique()) < 8 and (warped.diff() >= 0).all()
+
+
+def test_channel_dropout_zeroes_whole_colour_channels_of_the_clip_and_rescales_the_rest():
+    grey = torch.full((4, 3, 16, 16), 200, dtype=torch.uint8)
+    plain = VideoAugmentation(crop_size=16, image_mean=(0.0,) * 3, image_std=(1.0,) * 3, randaugment_num_ops=0)
+    plain.channel_dropout = 0.0
+    expected = plain.strong(grey)[0, 0, 0, 0]
+    dropping = VideoAugmentation(
+        crop_size=16, image_mean=(0.0,) * 3, image_std=(1.0,) * 3, randaugment_num_ops=0, channel_dropout=0.2
+    )
+    dropped = 0
+    for seed in range(200):
+        out = dropping.strong(grey, torch.Generator().manual_seed(seed))
+        per_channel = out.amax(dim=(0, 2, 3))
+        assert torch.equal(out.amin(dim=(0, 2, 3)), per_channel)  # a channel is dropped in every frame or in none
+        assert all(value == 0 or value == pytest.approx(float(expected) / 0.8) for value in per_channel.tolist())
+        dropped += int((per_channel == 0).sum())
+    assert dropped / 600 == pytest.approx(0.2, abs=0.05)
+
+
+def test_randaugment_applies_each_round_with_its_probability_and_grows_with_the_level():
+    video = still_video(num_frames=2)
+
+    def changed(augment: ClipRandAugment, seed: int) -> float:
+        return float((augment(video, torch.Generator().manual_seed(seed)).float() - video.float()).abs().mean())
+
+    assert all(changed(ClipRandAugment(5, magnitude=9.0, prob=0.0), seed) == 0 for seed in range(20))
+    half = [changed(ClipRandAugment(1, magnitude=9.0, magnitude_std=0.0, prob=0.5), seed) > 0 for seed in range(300)]
+    assert np.mean(half) == pytest.approx(0.5 * 13 / 14, abs=0.08)  # one of torchvision's 14 operations is Identity
+    weak, strong = (ClipRandAugment(2, magnitude=level, magnitude_std=0.0, prob=1.0) for level in (1.0, 9.0))
+    assert np.mean([changed(strong, s) for s in range(100)]) > 1.3 * np.mean([changed(weak, s) for s in range(100)])
+    with pytest.raises(ValueError, match="timm's 0-10 scale"):
+        ClipRandAugment(2, magnitude=27)
 
 
 def test_evaluation_views_are_three_crops_along_the_long_side():

@@ -33,7 +33,7 @@ class ClipTransform:
         strong: also make the strong views (unlabeled samples).
         localizer_features: the audio features of an ASL localizer (`AVSSLLocalizerConfig.audio_features`); with
             `strong`, the sample also carries its `localizer_spectrogram` `(1, freq, time)` of the audio centred on
-            the clip.
+            the clip, SpecAugmented like the student's strong audio (the localizer reads A_aud(a), paper Sec. 3.3).
     """
 
     augmentation: VideoAugmentation
@@ -46,11 +46,13 @@ class ClipTransform:
     localizer_features: dict | None = None
 
     @classmethod
-    def from_processor(cls, processor, num_frames: int, frame_stride: int, strong: bool) -> "ClipTransform":
-        """The views an `AVSSLProcessor`'s model takes."""
+    def from_processor(
+        cls, processor, num_frames: int, frame_stride: int, strong: bool, **augmentation
+    ) -> "ClipTransform":
+        """The views an `AVSSLProcessor`'s model takes; `augmentation` sets `VideoAugmentation`'s strength."""
         extractor = processor.feature_extractor
         return cls(
-            VideoAugmentation.from_video_processor(processor.video_processor),
+            VideoAugmentation.from_video_processor(processor.video_processor, **augmentation),
             num_frames=num_frames,
             frame_stride=frame_stride,
             sample_rate=extractor.sampling_rate,
@@ -80,9 +82,8 @@ class ClipTransform:
             views["strong_pixel_values"] = self.augmentation.strong(frames, generator)
             views["strong_input_values"] = spec_augment(features, generator=generator)
             if self.localizer_features is not None:
-                views["localizer_spectrogram"] = localizer_spectrogram(
-                    clip.audio, self.sample_rate, self.localizer_features
-                )
+                spectrogram = localizer_spectrogram(clip.audio, self.sample_rate, self.localizer_features)
+                views["localizer_spectrogram"] = spec_augment(spectrogram[0].T, generator=generator).T[None]
         return views
 
 

@@ -1,7 +1,9 @@
-"""Views of one decoded clip: weak, strong (RandAugment + temporal warping) and the evaluation crops.
+"""Views of one decoded clip: weak, strong (RandAugment, temporal warping, channel dropout) and the evaluation crops.
 
 Every transform works on a uint8 `(T, C, H, W)` tensor and treats the frames as one image: the same crop, flip and
 RandAugment operation apply to every frame of a clip. Views come out as normalised float `(T, C, crop, crop)`.
+The strong view is SVFormer's (docs/recipe.md): RandAugment `rand-m9-n5-mstd0.5` on timm's scale and
+`dropout2d(0.2)` over the clip's colour channels.
 """
 
 import numpy as np
@@ -26,6 +28,44 @@ def temporal_warp_indices(num_frames: int, generator: torch.Generator | None = N
     return chosen[torch.arange(num_frames) * kept // num_frames]
 
 
+class ClipRandAugment:
+    """timm's RandAugment (`rand-m{magnitude}-n{num_ops}-mstd{magnitude_std}`) with torchvision's operations, one
+    draw for the whole clip: each of `num_ops` rounds applies, with probability `prob`, a random operation at a level
+    drawn from N(magnitude, magnitude_std) clipped to timm's [0, 10] scale (10 is the strongest: 30 degrees, shear
+    0.3, enhancement 1 +- 0.9, posterize to 4 bits, solarize at 0).
+
+    Args:
+        num_ops: rounds (timm's `n`; SVFormer 5).
+        magnitude: level on timm's 0-10 scale (timm's `m`; SVFormer 9).
+        magnitude_std: the level's standard deviation (timm's `mstd`; SVFormer 0.5).
+        prob: probability that a round applies its operation (timm's 0.5).
+    """
+
+    LEVELS = 100  # torchvision magnitude bins per timm level of 10 (so levels are exact to 0.1)
+
+    def __init__(self, num_ops: int = 5, magnitude: float = 9.0, magnitude_std: float = 0.5, prob: float = 0.5):
+        if not 0 <= magnitude <= 10:
+            raise ValueError(f"magnitude is on timm's 0-10 scale, got {magnitude}")
+        self.num_ops, self.magnitude, self.magnitude_std, self.prob = num_ops, magnitude, magnitude_std, prob
+
+    def __call__(self, video: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """uint8 `(T, C, H, W)` -> uint8 `(T, C, H, W)`, every frame transformed alike."""
+        for _ in range(self.num_ops):
+            if float(torch.rand((), generator=generator)) >= self.prob:
+                continue
+            level = self.magnitude + self.magnitude_std * float(torch.randn((), generator=generator))
+            operation = v2.RandAugment(
+                num_ops=1,
+                magnitude=round(min(max(level, 0.0), 10.0) * self.LEVELS / 10),
+                num_magnitude_bins=self.LEVELS + 1,
+            )
+            seed = int(torch.randint(0, 2**62, (), generator=generator))
+            with torch.random.fork_rng(devices=[]):  # torchvision draws the operation from the global generator
+                torch.manual_seed(seed)
+                video = operation(video)
+        return video
+
+
 class VideoAugmentation:
     """Weak, strong and evaluation views of clips for a model that takes `crop_size` frames.
 
@@ -34,8 +74,12 @@ class VideoAugmentation:
         image_mean, image_std: normalisation, per channel (from the video processor).
         jitter: range of the short side before cropping, as multiples of `crop_size` (256-320 for 224).
         flip_prob: probability of a horizontal flip.
-        randaugment_num_ops, randaugment_magnitude: RandAugment of the strong view.
+        randaugment_num_ops, randaugment_magnitude, randaugment_magnitude_std, randaugment_prob: RandAugment of the
+            strong view on timm's scale (`ClipRandAugment`). SVFormer's `rand-m9-n5-mstd0.5` by default;
+            `2, 3.0, 0.0, 1.0` is torchvision's default RandAugment (2 operations at 9 of 31 bins, always applied).
         temporal_warp_prob: probability that the strong view is temporally warped.
+        channel_dropout: probability that the strong view loses a colour channel (set to 0, the normalised mean, in
+            every frame; the others scaled by 1 / (1 - p)), as SVFormer's `dropout2d(0.2)` on `(B, C, T, H, W)`.
     """
 
     def __init__(
@@ -45,9 +89,12 @@ class VideoAugmentation:
         image_std: tuple[float, ...] = tuple(IMAGENET_DEFAULT_STD),
         jitter: tuple[float, float] = (8 / 7, 10 / 7),
         flip_prob: float = 0.5,
-        randaugment_num_ops: int = 2,
-        randaugment_magnitude: int = 9,
+        randaugment_num_ops: int = 5,
+        randaugment_magnitude: float = 9.0,
+        randaugment_magnitude_std: float = 0.5,
+        randaugment_prob: float = 0.5,
         temporal_warp_prob: float = 0.5,
+        channel_dropout: float = 0.2,
     ):
         self.crop_size = crop_size
         std = torch.tensor(image_std).view(1, -1, 1, 1)
@@ -55,8 +102,13 @@ class VideoAugmentation:
         self.shift = -torch.tensor(image_mean).view(1, -1, 1, 1) / std
         self.jitter = jitter
         self.flip_prob = flip_prob
-        self.randaugment = v2.RandAugment(num_ops=randaugment_num_ops, magnitude=randaugment_magnitude)
+        self.randaugment = ClipRandAugment(
+            randaugment_num_ops, randaugment_magnitude, randaugment_magnitude_std, randaugment_prob
+        )
         self.temporal_warp_prob = temporal_warp_prob
+        if not 0 <= channel_dropout < 1:
+            raise ValueError(f"channel_dropout must be in [0, 1), got {channel_dropout}")
+        self.channel_dropout = channel_dropout
 
     @classmethod
     def from_video_processor(cls, video_processor, **kwargs) -> "VideoAugmentation":
@@ -74,16 +126,16 @@ class VideoAugmentation:
         return self.normalize(self._jittered_crop(video, generator))
 
     def strong(self, video: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """The weak transform, then RandAugment (one draw for the whole clip) and, with a probability, temporal
-        warping."""
-        cropped = self._jittered_crop(video, generator)
-        seed = int(torch.randint(0, 2**62, (), generator=generator))
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            augmented = self.randaugment(cropped)
+        """The weak transform, then RandAugment (one draw for the whole clip), with a probability temporal warping,
+        and channel dropout."""
+        augmented = self.randaugment(self._jittered_crop(video, generator), generator)
         if float(torch.rand((), generator=generator)) < self.temporal_warp_prob:
             augmented = augmented[temporal_warp_indices(len(augmented), generator)]
-        return self.normalize(augmented)
+        normalised = self.normalize(augmented)
+        if self.channel_dropout:
+            kept = torch.rand(normalised.shape[1], generator=generator) >= self.channel_dropout
+            normalised *= (kept / (1 - self.channel_dropout)).view(1, -1, 1, 1)
+        return normalised
 
     def eval_views(self, video: torch.Tensor, num_crops: int = 3) -> list[torch.Tensor]:
         """The test protocol's spatial views: short side resized to the crop size, then `num_crops` crops spread
