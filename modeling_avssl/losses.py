@@ -25,6 +25,31 @@ def mix_loss(student_logits: torch.Tensor, target_probs: torch.Tensor, mask: tor
     return (mask * (target_probs - student_logits.softmax(dim=-1)).pow(2).sum(dim=-1)).mean()
 
 
+def svformer_mix_loss(
+    student_logits: torch.Tensor,
+    probs: torch.Tensor,
+    confident: torch.Tensor,
+    partner: torch.Tensor,
+    lam: torch.Tensor,
+) -> torch.Tensor:
+    """SVFormer's L_mix (its `train_net_emamix.py`), the reading of Eq. 10 as SVFormer runs it.
+
+    Each clip's target is one-hot at the teacher's argmax where the teacher is confident and the teacher's
+    distribution otherwise; the mixed clip `b` takes `lam[b] * t[b] + (1 - lam[b]) * t[partner[b]]` and the weight
+    `lam[b] * confident[b] + (1 - lam[b]) * confident[partner[b]]`; the loss is the mean over the batch of the weight
+    times the mean over classes of `(student_logits - target)^2`, on raw logits.
+
+    `student_logits` `(B, C)` on the mixed clips, `probs` `(B, C)` the teacher's distributions of the unmixed clips,
+    `confident` `(B,)` 1 where a clip's pseudo label passes its threshold, `partner` `(B,)`, `lam` `(B,)`.
+    """
+    one_hot = F.one_hot(probs.argmax(dim=-1), probs.shape[-1]).to(probs.dtype)
+    targets = torch.where(confident[:, None].bool(), one_hot, probs)
+    lam = lam[:, None]
+    mixed_target = lam * targets + (1 - lam) * targets[partner]
+    weight = lam[:, 0] * confident + (1 - lam[:, 0]) * confident[partner]
+    return (weight * (student_logits - mixed_target).pow(2).mean(dim=-1)).mean()
+
+
 def contrastive_loss(
     video_embeds: torch.Tensor, audio_embeds: torch.Tensor, temperature: float = 0.05
 ) -> torch.Tensor:
@@ -35,4 +60,4 @@ def contrastive_loss(
     return (F.cross_entropy(similarity, targets) + F.cross_entropy(similarity.T, targets)) / 2
 
 
-__all__ = ["contrastive_loss", "mix_loss", "unlabeled_loss"]
+__all__ = ["contrastive_loss", "mix_loss", "svformer_mix_loss", "unlabeled_loss"]

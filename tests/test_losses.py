@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from modeling_avssl.losses import contrastive_loss, mix_loss, unlabeled_loss
+from modeling_avssl.losses import contrastive_loss, mix_loss, svformer_mix_loss, unlabeled_loss
 
 
 def test_unlabeled_loss_is_the_masked_cross_entropy_averaged_over_the_whole_batch():
@@ -37,3 +37,17 @@ def test_contrastive_loss_is_low_for_matched_pairs_and_ignores_scale():
     embeds = torch.eye(4)
     assert contrastive_loss(embeds, 3 * embeds).item() < 1e-6
     assert contrastive_loss(embeds, embeds.roll(1, dims=0)).item() > 10
+
+
+def test_svformer_mix_loss_takes_hard_targets_where_confident_and_weighs_by_lambda():
+    logits = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    probs = torch.tensor([[0.9, 0.1], [0.4, 0.6]])
+    confident = torch.tensor([1.0, 0.0])
+    partner, lam = torch.tensor([1, 0]), torch.tensor([0.25, 0.5])
+    targets = torch.tensor([[1.0, 0.0], [0.4, 0.6]])  # one-hot where confident, the distribution otherwise
+    first = 0.25 * targets[0] + 0.75 * targets[1]
+    second = 0.5 * targets[1] + 0.5 * targets[0]
+    weights = [0.25 * 1 + 0.75 * 0, 0.5 * 0 + 0.5 * 1]
+    expected = (weights[0] * ((logits[0] - first) ** 2).mean() + weights[1] * ((logits[1] - second) ** 2).mean()) / 2
+    assert svformer_mix_loss(logits, probs, confident, partner, lam).item() == pytest.approx(expected.item())
+    assert svformer_mix_loss(logits, probs, torch.zeros(2), partner, lam).item() == 0
