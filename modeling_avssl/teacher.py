@@ -27,9 +27,26 @@ class EMATeacher:
 
     @torch.no_grad()
     def update(self, student: nn.Module) -> None:
+        """One EMA step towards `student`."""
+        for own, followed in self._pairs(student):
+            own.lerp_(followed, 1 - self.decay)
+        self._copy_buffers(student)
+
+    @torch.no_grad()
+    def copy(self, student: nn.Module) -> None:
+        """Becomes `student` exactly (SVFormer makes its teacher from the student when the supervised warm-up
+        ends)."""
+        for own, followed in self._pairs(student):
+            own.copy_(followed)
+        self._copy_buffers(student)
+
+    def _pairs(self, student: nn.Module):
+        """(teacher parameter, the student's full parameter in the teacher's dtype), in order."""
         for own, followed in zip(self.model.parameters(), student.parameters(), strict=True):
             followed = followed.full_tensor() if hasattr(followed, "full_tensor") else followed  # FSDP2 shards
-            own.lerp_(followed.detach().to(own.dtype), 1 - self.decay)
+            yield own, followed.detach().to(own.dtype)
+
+    def _copy_buffers(self, student: nn.Module) -> None:
         for own, followed in zip(self.model.buffers(), student.buffers(), strict=True):
             own.copy_(followed)
 

@@ -28,3 +28,15 @@ def test_buffers_are_copied_and_no_gradient_reaches_the_teacher():
     output = teacher(torch.randn(4, 2))
     assert not output.requires_grad and all(p.grad is None for p in teacher.model.parameters())
     assert not any(p is q for p in teacher.model.parameters() for q in student.parameters())
+
+
+def test_copy_makes_the_teacher_the_student_exactly():
+    student = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))
+    teacher = EMATeacher(student, decay=0.99)
+    with torch.no_grad():
+        for parameter in student.parameters():
+            parameter.add_(torch.randn_like(parameter))
+    student(torch.randn(8, 3))
+    teacher.copy(student)
+    for own, followed in zip(teacher.model.state_dict().values(), student.state_dict().values()):
+        assert torch.equal(own, followed)
