@@ -19,6 +19,10 @@ class FixedThreshold:
     def __init__(self, tau: float):
         self.tau = tau
 
+    def class_thresholds(self) -> torch.Tensor:
+        """`tau`, the one threshold of every class: `(1,)`."""
+        return torch.tensor([self.tau])
+
     def confident(self, probs: torch.Tensor) -> torch.Tensor:
         """1 where the maximum of `probs` `(B, C)` reaches `tau`: float `(B,)`."""
         return (probs.max(dim=-1).values >= self.tau).float()

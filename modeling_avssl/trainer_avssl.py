@@ -29,9 +29,10 @@ from .data import DecodeError, load_clip, log_mel_fbank
 from .data.bad_files import BadFileMonitor
 from .data.collation import ClipTransform, training_loader
 from .data.video_transforms import frames_to_video
-from .losses import contrastive_loss, mix_loss, unlabeled_loss
+from .losses import contrastive_loss, mix_loss, svformer_mix_loss, unlabeled_loss
 from .mixing import asl_guided_mask, maps_to_token_grid, mix_audio, tube_token_mask
 from .modeling_localizer import AVSSLLocalizer
+from .schedules import with_lr_steps
 from .teacher import EMATeacher
 from .thresholds import FixedThreshold, FlexMatchThresholds
 
@@ -52,7 +53,32 @@ class AVSSLTrainingArguments(TrainingArguments):
     optim: str = field(default="sgd", metadata={"help": "the paper trains with SGD"})
     optim_args: str | None = field(default="momentum=0.9", metadata={"help": "SGD's momentum"})
     weight_decay: float = field(default=1e-3)
-    num_train_epochs: float = field(default=50.0, metadata={"help": "epochs over the unlabeled set"})
+    num_train_epochs: float = field(
+        default=50.0,
+        metadata={"help": "passes over the labeled set while the unlabeled stream cycles (SVFormer's epoch)"},
+    )
+    global_train_batch_size: int | None = field(
+        default=None,
+        metadata={
+            "help": "labeled clips per optimizer step over all processes (SVFormer: 8); sets "
+            "per_device_train_batch_size to it / (processes x gradient_accumulation_steps)"
+        },
+    )
+    lr_reference_batch_size: int | None = field(
+        default=None,
+        metadata={
+            "help": "the global labeled batch learning_rate is meant for: it is scaled linearly to the real one "
+            "(SVFormer: 0.005 at 8)"
+        },
+    )
+    lr_steps: list[float] | None = field(
+        default=None,
+        metadata={
+            "help": "fractions of all steps at which the learning rate drops tenfold, on top of lr_scheduler_type "
+            "(SVFormer's step schedule: constant, dropping at epochs 25 and 28 of 30, i.e. 0.8333 0.9333); 1, the "
+            "end of the run, drops nothing"
+        },
+    )
 
     unlabeled_ratio: int = field(
         default=5, metadata={"help": "unlabeled clips per labeled clip in a batch (B_u / B_l)"}
@@ -69,10 +95,20 @@ class AVSSLTrainingArguments(TrainingArguments):
         default_factory=lambda: [5.0, 10.0],
         metadata={"help": "Beta(a, b) of the mixing lambda; one value a means Beta(a, a)"},
     )
+    mix_loss: str = field(
+        default="probabilities",
+        metadata={
+            "help": "probabilities (Eq. 10: squared error of the student's probabilities to the mixed teacher "
+            "distribution, masked by its confidence) or svformer (hard targets where confident, MSE on logits)"
+        },
+    )
     asl_window: int = field(default=1, metadata={"help": "adjacent temporal slots sharing one ASL mask (1, 2, 4, 8)"})
     ema_decay: float = field(default=0.99, metadata={"help": "decay of the EMA teacher"})
     contrastive_temperature: float = field(default=0.05, metadata={"help": "temperature of L_c"})
-    supervised_warmup_steps: int = field(default=0, metadata={"help": "steps of L_s alone before the other terms"})
+    supervised_warmup_epochs: float = field(
+        default=0.0,
+        metadata={"help": "epochs of L_s alone; the teacher is then made from the student, as SVFormer does"},
+    )
     localizer_name_or_path: str | None = field(default=None, metadata={"help": "AVSSLLocalizer for mask_type=asl"})
     eval_clips: int = field(default=5, metadata={"help": "temporal clips per test video"})
     eval_crops: int = field(default=3, metadata={"help": "spatial crops per test clip"})
@@ -83,7 +119,11 @@ class AVSSLTrainingArguments(TrainingArguments):
     def __post_init__(self):
         super().__post_init__()
         self.ignore_data_skip = True
-        choices = {"threshold": ("fixed", "flex"), "mask_type": ("none", "tube", "asl")}
+        choices = {
+            "threshold": ("fixed", "flex"),
+            "mask_type": ("none", "tube", "asl"),
+            "mix_loss": ("probabilities", "svformer"),
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
@@ -91,6 +131,22 @@ class AVSSLTrainingArguments(TrainingArguments):
             raise ValueError(f"mix_beta takes one or two values, got {self.mix_beta}")
         if self.mask_type == "asl" and not self.localizer_name_or_path:
             raise ValueError("mask_type='asl' needs localizer_name_or_path (an AVSSLLocalizer).")
+        if self.lr_steps and not all(0 < step <= 1 for step in self.lr_steps):
+            raise ValueError(f"lr_steps are fractions of the run in (0, 1], got {self.lr_steps}")
+        processes = self.world_size * self.gradient_accumulation_steps
+        if self.global_train_batch_size is not None:
+            if self.global_train_batch_size % processes:
+                raise ValueError(
+                    f"global_train_batch_size {self.global_train_batch_size} does not split over {self.world_size} "
+                    f"processes x {self.gradient_accumulation_steps} accumulation steps."
+                )
+            self.per_device_train_batch_size = self.global_train_batch_size // processes
+        if self.lr_reference_batch_size is not None:
+            # linear scaling (Goyal et al. 2017); the reference becomes the real batch, so that scaling again (e.g.
+            # after `dataclasses.replace`) changes nothing
+            real = self.per_device_train_batch_size * processes
+            self.learning_rate *= real / self.lr_reference_batch_size
+            self.lr_reference_batch_size = real
 
     @property
     def beta_parameters(self) -> tuple[float, float]:
@@ -100,7 +156,8 @@ class AVSSLTrainingArguments(TrainingArguments):
 
 
 class _TeacherFollowsStudent(TrainerCallback):
-    """Updates the teacher after every optimizer step; restores the RNG state of a resumed run."""
+    """Makes the teacher a copy of the student when the supervised warm-up ends (SVFormer deep-copies the warmed-up
+    student) and follows the student after every later optimizer step; restores the RNG state of a resumed run."""
 
     def __init__(self, trainer: "AVSSLTrainer"):
         self.trainer = trainer
@@ -110,18 +167,26 @@ class _TeacherFollowsStudent(TrainerCallback):
             self.trainer._load_rng_state(self.trainer.resumed_from)
 
     def on_step_end(self, args, state, control, **kwargs):
-        self.trainer.teacher.update(self.trainer.accelerator.unwrap_model(self.trainer.model))
+        student = self.trainer.accelerator.unwrap_model(self.trainer.model)
+        if state.global_step == self.trainer.supervised_warmup_steps:
+            self.trainer.teacher.copy(student)
+        elif state.global_step > self.trainer.supervised_warmup_steps:
+            self.trainer.teacher.update(student)
 
 
 class _JointBatches:
-    """Endless `{"labeled": ..., "unlabeled": ...}` batches from the two streams."""
+    """Endless `{"labeled": ..., "unlabeled": ...}` batches from the two streams; the first `labeled_only` batches
+    (the rest of the supervised warm-up) have an empty unlabeled batch and read nothing of the unlabeled stream."""
 
-    def __init__(self, labeled, unlabeled):
-        self.labeled, self.unlabeled = labeled, unlabeled
+    def __init__(self, labeled, unlabeled, labeled_only: int = 0):
+        self.labeled, self.unlabeled, self.labeled_only = labeled, unlabeled, labeled_only
 
     def __iter__(self):
-        for labeled, unlabeled in zip(self.labeled, self.unlabeled):
-            yield {"labeled": labeled, "unlabeled": unlabeled}
+        labeled = iter(self.labeled)
+        for batch in itertools.islice(labeled, self.labeled_only):
+            yield {"labeled": batch, "unlabeled": {}}
+        for batch, unlabeled in zip(labeled, self.unlabeled):
+            yield {"labeled": batch, "unlabeled": unlabeled}
 
 
 class AVSSLTrainer(Trainer):
@@ -151,11 +216,12 @@ class AVSSLTrainer(Trainer):
         processor=None,
         **kwargs,
     ):
+        # SVFormer's epoch: one pass over the labeled clips (a DistributedSampler's ceil(N_l / global batch) steps)
+        steps_per_epoch = math.ceil(len(labeled) / (args.per_device_train_batch_size * args.world_size))
+        steps_per_epoch = math.ceil(steps_per_epoch / args.gradient_accumulation_steps)
         if args.max_steps <= 0:
-            if isinstance(unlabeled, datasets.IterableDataset):
-                raise ValueError("A streamed unlabeled set has no length: set max_steps.")
-            per_step = args.per_device_train_batch_size * args.unlabeled_ratio * max(args.world_size, 1)
-            args.max_steps = math.ceil(args.num_train_epochs * math.ceil(len(unlabeled) / per_step))
+            args.max_steps = math.ceil(args.num_train_epochs * steps_per_epoch)
+        self.supervised_warmup_steps = round(args.supervised_warmup_epochs * steps_per_epoch)
         super().__init__(model=model, args=args, eval_dataset=eval_dataset, **kwargs)
         self.labeled, self.unlabeled, self.transform, self.processor = labeled, unlabeled, transform, processor
         self.teacher = EMATeacher(model, args.ema_decay)
@@ -204,10 +270,10 @@ class AVSSLTrainer(Trainer):
 
     def get_train_dataloader(self):
         args = self.args
+        batches_done = self.start_step * args.gradient_accumulation_steps
         common = {
             "rank": args.process_index,
             "world_size": args.world_size,
-            "start_step": self.start_step,
             "num_workers": args.dataloader_num_workers,
         }
         labeled = training_loader(
@@ -216,19 +282,29 @@ class AVSSLTrainer(Trainer):
             args.per_device_train_batch_size,
             args.seed,
             labeled=True,
+            start_step=batches_done,
             **common,
         )
         if not self.learns_from_unlabeled:  # the supervised-only baseline decodes no unlabeled clip
             return _JointBatches(labeled, itertools.repeat({}))
+        warmup_batches = self.supervised_warmup_steps * args.gradient_accumulation_steps
         unlabeled = training_loader(
             self.unlabeled,
             replace(self.transform, strong=True),
             args.per_device_train_batch_size * args.unlabeled_ratio,
             args.seed + 1,
             labeled=False,
+            start_step=max(0, batches_done - warmup_batches),
             **common,
         )
-        return _JointBatches(labeled, unlabeled)
+        return _JointBatches(labeled, unlabeled, labeled_only=max(0, warmup_batches - batches_done))
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        """`lr_scheduler_type`'s schedule, times 0.1 for each of `lr_steps` passed (SVFormer's step schedule)."""
+        if self.lr_scheduler is None and self.args.lr_steps:
+            schedule = super().create_scheduler(num_training_steps, optimizer)
+            self.lr_scheduler = with_lr_steps(schedule, [round(f * num_training_steps) for f in self.args.lr_steps])
+        return super().create_scheduler(num_training_steps, optimizer)
 
     @property
     def learns_from_unlabeled(self) -> bool:
@@ -244,9 +320,12 @@ class AVSSLTrainer(Trainer):
         terms = {"loss_s": supervised.loss}
         args = self.args
         weights = {"loss_u": args.gamma_u, "loss_mix": args.gamma_mix, "loss_c": args.gamma_contrastive}
-        semi_supervised = self.state.global_step >= args.supervised_warmup_steps and "index" in unlabeled
+        semi_supervised = self.state.global_step >= self.supervised_warmup_steps and "index" in unlabeled
         if semi_supervised:
-            terms.update(self._semi_supervised_terms(model, supervised, unlabeled))
+            semi_supervised_terms, diagnostics = self._semi_supervised_terms(model, supervised, unlabeled)
+            terms.update(semi_supervised_terms)
+            for name, value in diagnostics.items():
+                self._terms[name].append(value)
         loss = terms["loss_s"]
         for name, weight in weights.items():
             if name in terms and weight:
@@ -259,16 +338,29 @@ class AVSSLTrainer(Trainer):
         """The batch's audio features under `key`, or None for a video-only model."""
         return batch[key] if self.teacher.model.config.is_audio_visual else None
 
-    def _semi_supervised_terms(self, model, supervised, unlabeled: dict) -> dict[str, torch.Tensor]:
+    def _semi_supervised_terms(
+        self, model, supervised, unlabeled: dict
+    ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+        """L_u, L_mix and L_c of an unlabeled batch, and the step's diagnostics: how many pseudo labels pass their
+        thresholds, how many of all and of those are right (on the hidden labels), the class thresholds, lambda."""
         args, config = self.args, self.accelerator.unwrap_model(model).config
         audio, strong_audio = self._audio(unlabeled, "input_values"), self._audio(unlabeled, "strong_input_values")
         probs = self.teacher(unlabeled["pixel_values"], audio).logits.float().softmax(dim=-1)
+        thresholds = self.thresholds.class_thresholds()  # those this batch is masked with
         mask = self.thresholds.mask(probs, unlabeled["index"])
         strong = model(unlabeled["strong_pixel_values"], strong_audio)
-        terms = {"loss_u": unlabeled_loss(strong.logits, probs.argmax(dim=-1), mask)}
-        self._terms["above_threshold"].append(float(mask.mean()))
-        correct = (probs.argmax(dim=-1) == unlabeled["hidden_labels"]).float()
-        self._terms["pseudo_label_accuracy"].append(float(correct.mean()))
+        pseudo_labels = probs.argmax(dim=-1)
+        terms = {"loss_u": unlabeled_loss(strong.logits, pseudo_labels, mask)}
+        correct = (pseudo_labels == unlabeled["hidden_labels"]).float()
+        diagnostics = {
+            "above_threshold": float(mask.mean()),
+            "pseudo_label_accuracy": float(correct.mean()),
+            "threshold_min": float(thresholds.min()),
+            "threshold_mean": float(thresholds.mean()),
+            "threshold_max": float(thresholds.max()),
+        }
+        if mask.any():
+            diagnostics["pseudo_label_accuracy_above_threshold"] = float((correct * mask).sum() / mask.sum())
 
         video_embeds = [supervised.video_embeds, strong.video_embeds]
         audio_embeds = [supervised.audio_embeds, strong.audio_embeds]
@@ -276,16 +368,19 @@ class AVSSLTrainer(Trainer):
             lam, partner, token_mask = self._mixing(unlabeled, config)
             mixed_audio = mix_audio(strong_audio, partner, lam) if strong_audio is not None else None
             mixed = model(unlabeled["strong_pixel_values"], mixed_audio, token_mix=(token_mask, partner))
-            target = lam[:, None] * probs + (1 - lam[:, None]) * probs[partner]
-            terms["loss_mix"] = mix_loss(mixed.logits, target, self.thresholds.confident(target))
-            self._terms["lambda"].append(float(lam.mean()))
+            if args.mix_loss == "svformer":
+                terms["loss_mix"] = svformer_mix_loss(mixed.logits, probs, mask, partner, lam)
+            else:
+                target = lam[:, None] * probs + (1 - lam[:, None]) * probs[partner]
+                terms["loss_mix"] = mix_loss(mixed.logits, target, self.thresholds.confident(target))
+            diagnostics["lambda"] = float(lam.mean())
             video_embeds.append(mixed.video_embeds)
             audio_embeds.append(mixed.audio_embeds)
         if config.is_audio_visual:
             terms["loss_c"] = contrastive_loss(
                 torch.cat(video_embeds), torch.cat(audio_embeds), args.contrastive_temperature
             )
-        return terms
+        return terms, diagnostics
 
     def _mixing(self, unlabeled: dict, config) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """lambda `(B,)`, the partner permutation `(B,)` and the token mask `(B, N)` of one mixed batch; all drawn
@@ -363,13 +458,16 @@ class AVSSLTrainer(Trainer):
         if self.args.should_save and self.processor is not None:
             self.processor.save_pretrained(output_dir)
 
-    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
+    def evaluate(
+        self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval", teacher: bool | None = None
+    ) -> dict[str, float]:
         """Multi-view test protocol (DESIGN.md 5.11): the softmax averaged over `eval_clips x eval_crops` views of each
         video; top-1 and top-5 through the `video_accuracy` metric. Videos that cannot be decoded are counted and
-        left out."""
+        left out. `teacher` chooses the model (by default the one `save_model` saves)."""
         rows = eval_dataset if eval_dataset is not None else self.eval_dataset
         args = self.args
-        model = self.teacher.model if args.export_teacher else self.accelerator.unwrap_model(self.model)
+        teacher = args.export_teacher if teacher is None else teacher
+        model = self.teacher.model if teacher else self.accelerator.unwrap_model(self.model)
         model.eval()
         mine = rows.select(range(args.process_index, len(rows), args.world_size))
         loader = DataLoader(

@@ -5,11 +5,18 @@ import glob
 import os
 
 import pytest
+import torch
 from accelerate.commands.config.config_args import load_config_from_file
+from transformers import TrainerCallback
 
-from modeling_avssl import AVSSLLocalizer, AVSSLLocalizerConfig
+from modeling_avssl import AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLocalizerConfig
+from modeling_avssl.data import VideoAugmentation
+from modeling_avssl.data.collation import ClipTransform
+from modeling_avssl.data.splits import load_or_create_split, split_rows
+from modeling_avssl.trainer_avssl import AVSSLTrainer
+from tiny import make_tiny_config
+from train_avssl import load_data, parse_arguments
 from train_avssl import main as train
-from train_avssl import parse_arguments
 from trees import write_video
 
 
@@ -76,6 +83,8 @@ def stand_ins(tmp_path_factory) -> dict[str, list[str]]:
         "no",
         "--logging_steps",
         "1",
+        "--supervised_warmup_epochs",
+        "0",  # the first step is then a semi-supervised one
     ]
     return {
         "ucf51": ["--data_path", str(root / "UCF-101"), *common],
@@ -96,6 +105,66 @@ def test_each_paper_config_runs_its_first_step(config, stand_ins, tmp_path):
 
     assert trainer.state.global_step == 1
     assert os.path.exists(tmp_path / "model.safetensors")
+
+
+@pytest.fixture(scope="module")
+def ucf51_sized(tmp_path_factory) -> str:
+    """UCF-101's layout at UCF-51's size: 51 classes of 96 training and 28 test videos (4,896 / 1,428, links to a few
+    real clips)."""
+    root = tmp_path_factory.mktemp("ucf51") / "UCF-101"
+    clips = [write_video(root.parent / f"clip{shade}.avi", shade=shade) for shade in (0, 80, 160)]
+    lists = {"train": [], "test": []}
+    for c in range(51):
+        name = f"Class{c:02d}"
+        os.makedirs(root / name)
+        for g in range(124):
+            entry = f"{name}/v_{name}_g{g:03d}_c01.avi"
+            os.symlink(clips[g % 3], root / entry)
+            lists["train" if g < 96 else "test"].append(entry)
+    for split, entries in lists.items():
+        (root / f"{split}list01.txt").write_text("".join(f"{entry}\n" for entry in entries))
+    return str(root)
+
+
+def test_the_ucf51_config_trains_svformers_epochs_and_hands_a_warmed_up_student_to_the_teacher(
+    ucf51_sized, stand_ins, tmp_path
+):
+    config = os.path.join(ROOT, "configs", "ucf51_1shot.yaml")
+    pairs = dict(zip(stand_ins["ucf51"][::2], stand_ins["ucf51"][1::2]))
+    del pairs["--max_steps"], pairs["--supervised_warmup_epochs"]  # the config's own epochs and warm-up
+    pairs.update({"--data_path": ucf51_sized, "--output_dir": str(tmp_path)})
+    flags = [item for pair in pairs.items() for item in pair]
+    _, data_args, _, args = parse_arguments([config, *flags])
+    assert args.global_train_batch_size == 8 and args.per_device_train_batch_size == 8 and args.world_size == 1
+    train_source, _ = load_data(data_args)
+    split = load_or_create_split(tmp_path / "split.json", train_source.dataset["label"], train_source.classes, 1, 0)
+    labeled, unlabeled = split_rows(train_source, split)
+    assert (len(labeled), len(unlabeled)) == (51, 4845)
+
+    handed_over = {}
+
+    class AtTheHandOver(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):  # of the first semi-supervised step
+            if state.global_step == trainer.supervised_warmup_steps:
+                student = trainer.model.state_dict()
+                handed_over["equal"] = all(torch.equal(v, student[k]) for k, v in trainer.teacher.state_dict().items())
+                control.should_training_stop = True
+
+    transform = ClipTransform(VideoAugmentation(32), num_frames=4, frame_stride=1, num_mel_bins=32, max_length=64)
+    trainer = AVSSLTrainer(
+        AVSSLForVideoClassification(make_tiny_config(id2label=dict(enumerate(train_source.classes)))),
+        args,
+        labeled=labeled,
+        unlabeled=unlabeled,
+        transform=transform,
+        num_unlabeled_indices=split.num_samples,
+        callbacks=[AtTheHandOver()],
+    )
+    # SVFormer's epoch: its DistributedSampler gives each of 8 GPUs ceil(51 / 8) = 7 labeled clips, 7 steps an epoch
+    # (counted over the unlabeled clips, 50 epochs would be 50 * ceil(4845 / 40) = 6,100 steps)
+    assert trainer.args.max_steps == 50 * 7 and trainer.supervised_warmup_steps == 5 * 7
+    trainer.train()
+    assert trainer.state.global_step == 36 and handed_over == {"equal": True}
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=os.path.basename)

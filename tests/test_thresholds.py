@@ -13,6 +13,7 @@ def probs_of(*rows):
 def test_the_fixed_threshold_keeps_confident_predictions():
     mask = FixedThreshold(0.6).mask(probs_of([0.7, 0.3], [0.5, 0.5], [0.4, 0.6]), torch.arange(3))
     assert mask.tolist() == [1.0, 0.0, 1.0]
+    assert FixedThreshold(0.6).class_thresholds().tolist() == pytest.approx([0.6])
 
 
 def test_an_empty_record_gives_zero_thresholds_so_every_sample_counts():

@@ -1,6 +1,7 @@
 """The semi-supervised trainer: what one step computes, that a resumed run ends where an uninterrupted one does, and
 that two processes keep one teacher and one FlexMatch record."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -122,6 +123,61 @@ def test_the_mix_target_uses_the_lambda_and_partner_of_the_mixed_input(tmp_path,
     assert torch.equal(seen["mixed_audio"], audio_mixup(unlabeled["strong_input_values"], partner, lam))
     probs = trainer.teacher(unlabeled["pixel_values"], unlabeled["input_values"]).logits.softmax(dim=-1)
     torch.testing.assert_close(seen["target"], lam[:, None] * probs + (1 - lam[:, None]) * probs[partner])
+
+
+def test_an_epoch_is_one_pass_over_the_labeled_clips(tmp_path, rows):
+    trainer = trainer_for(tmp_path, rows, max_steps=-1, num_train_epochs=4, per_device_train_batch_size=2)
+    assert trainer.args.max_steps == 4 * 2  # 3 labeled clips, 2 a step: 2 steps an epoch, however many unlabeled
+
+
+def test_the_warm_up_reads_labels_alone_and_hands_over_to_a_teacher_equal_to_the_student(tmp_path, rows):
+    trainer = trainer_for(tmp_path, rows, max_steps=5, supervised_warmup_epochs=1)  # 3 warm-up steps of 1 clip
+    seen = []
+    compute_loss = trainer.compute_loss
+
+    def recording(model, inputs, **kwargs):
+        step = trainer.state.global_step
+        student = trainer.accelerator.unwrap_model(model).state_dict()
+        same = all(torch.equal(value, student[key]) for key, value in trainer.teacher.state_dict().items())
+        seen.append((step, "index" in inputs["unlabeled"], same))
+        return compute_loss(model, inputs, **kwargs)
+
+    trainer.compute_loss = recording
+    trainer.train()
+
+    assert trainer.supervised_warmup_steps == 3
+    assert [(step, has_unlabeled) for step, has_unlabeled, _ in seen] == [
+        (0, False),
+        (1, False),
+        (2, False),
+        (3, True),
+        (4, True),
+    ]
+    assert seen[3][2] and not seen[4][2]  # a copy of the warmed-up student, then its moving average
+    assert {"pseudo_label_accuracy", "threshold_min", "threshold_mean", "threshold_max"} <= set(trainer._terms)
+
+
+def test_a_global_batch_sets_the_per_device_batch_and_scales_the_learning_rate(tmp_path):
+    args = AVSSLTrainingArguments(
+        output_dir=str(tmp_path),
+        use_cpu=True,
+        global_train_batch_size=8,
+        gradient_accumulation_steps=2,
+        learning_rate=0.005,
+        lr_reference_batch_size=4,
+        mask_type="tube",
+    )
+    assert args.per_device_train_batch_size == 4 and args.learning_rate == pytest.approx(0.01)
+    again = dataclasses.replace(args)  # as the supervised-only baseline copies them
+    assert again.learning_rate == pytest.approx(0.01) and again.per_device_train_batch_size == 4
+    with pytest.raises(ValueError, match="does not split"):
+        AVSSLTrainingArguments(
+            output_dir=str(tmp_path),
+            use_cpu=True,
+            global_train_batch_size=3,
+            gradient_accumulation_steps=2,
+            mask_type="tube",
+        )
 
 
 def test_a_config_file_is_overridden_by_the_command_line():
