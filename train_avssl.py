@@ -32,7 +32,7 @@ from modeling_avssl import AVSSLConfig, AVSSLForVideoClassification, AVSSLLocali
 from modeling_avssl.data.avsynth import generate
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.sources import SOURCE_KINDS, load_source
-from modeling_avssl.data.splits import LabeledSplit, load_or_create_split, split_rows
+from modeling_avssl.data.splits import LabeledSplit, hold_out, load_or_create_split, split_rows
 from modeling_avssl.localizer_training import train_localizer
 from modeling_avssl.plotting import plot_training_curves
 from modeling_avssl.trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
@@ -90,6 +90,27 @@ class DataArguments:
     max_eval_samples: int | None = field(
         default=None, metadata={"help": "test on this many videos, evenly spaced over the test set (so every class)"}
     )
+    validation_samples: int = field(
+        default=0,
+        metadata={
+            "help": "hold out this many unlabeled training clips (evenly over the classes) and evaluate on them "
+            "instead of the test split: the set to choose settings on"
+        },
+    )
+    randaugment_num_ops: int = field(default=5, metadata={"help": "RandAugment rounds of a strong view (SVFormer 5)"})
+    randaugment_magnitude: float = field(default=9.0, metadata={"help": "RandAugment level on timm's 0-10 scale"})
+    randaugment_magnitude_std: float = field(default=0.5, metadata={"help": "std of the RandAugment level"})
+    randaugment_prob: float = field(default=0.5, metadata={"help": "probability of each RandAugment round (timm's)"})
+    channel_dropout: float = field(
+        default=0.2, metadata={"help": "probability of dropping each colour channel of a strong view (SVFormer 0.2)"}
+    )
+
+    @property
+    def augmentation(self) -> dict:
+        """The strong view's strength, as `VideoAugmentation` takes it."""
+        names = ("randaugment_num_ops", "randaugment_magnitude", "randaugment_magnitude_std", "randaugment_prob")
+        return {name: getattr(self, name) for name in names} | {"channel_dropout": self.channel_dropout}
+
     avsynth_train: int = field(default=1200, metadata={"help": "AVSynth training clips to generate"})
     avsynth_test: int = field(default=600, metadata={"help": "AVSynth test clips to generate"})
 
@@ -114,6 +135,13 @@ class StageArguments:
     supervised_baseline: bool = field(
         default=False,
         metadata={"help": "also train the supervised-only model (same labels, steps and seed) and report it beside"},
+    )
+    oracle_eval_steps: int = field(
+        default=0,
+        metadata={
+            "help": "test the supervised-only model every this many steps too and report its best figure: the "
+            "oracle stopping step no real supervised run could choose"
+        },
     )
 
 
@@ -211,7 +239,10 @@ CARD_HYPERPARAMETERS = (
     "gamma_contrastive",
     "ema_decay",
     "contrastive_temperature",
-    "supervised_warmup_steps",
+    "supervised_warmup_epochs",
+    "lr_steps",
+    "mix_loss",
+    "max_grad_norm",
     "seed",
 )
 
@@ -272,8 +303,10 @@ def write_model_card(
                 "gamma_contrastive",
                 "eval_clips",
                 "eval_crops",
+                "supervised_warmup_epochs",
             )
         },
+        "saved_model": "teacher" if args.export_teacher else "student",
         "mix_beta": ", ".join(map(str, args.beta_parameters)),
     }
     with open(MODEL_CARD) as handle:
@@ -330,10 +363,17 @@ def prepare_localizer(stages: StageArguments, training_args: AVSSLTrainingArgume
 
 
 def supervised_baseline(
-    model_args: ModelArguments, training_args: AVSSLTrainingArguments, classes: list[str], **trainer_inputs
+    model_args: ModelArguments,
+    training_args: AVSSLTrainingArguments,
+    classes: list[str],
+    oracle_eval_steps: int = 0,
+    **trainer_inputs,
 ) -> dict[str, float]:
     """Test metrics of the supervised-only model (the same model, labels, steps and seed, no semi-supervised term),
-    also written to `supervised_only/eval_results.json` in the output folder."""
+    also written to `supervised_only/eval_results.json` in the output folder. With `oracle_eval_steps` it is also
+    tested every that many steps, and `supervised_only_best_top1` is the best of all its tests (at
+    `supervised_only_best_step`)."""
+    evaluation = {"eval_strategy": "steps", "eval_steps": oracle_eval_steps} if oracle_eval_steps else {}
     args = replace(
         training_args,
         output_dir=os.path.join(training_args.output_dir, "supervised_only"),
@@ -344,11 +384,18 @@ def supervised_baseline(
         save_strategy="no",
         push_to_hub=False,
         resume_from_checkpoint=None,
+        **evaluation,
     )
     set_seed(args.seed)
     trainer = AVSSLTrainer(model=build_model(model_args, classes), args=args, **trainer_inputs)
     trainer.train()
-    metrics = trainer.evaluate(metric_key_prefix="supervised_only")
+    tests = [entry for entry in trainer.state.log_history if "eval_top1" in entry]  # the Trainer tests the last step
+    if not tests:
+        metrics = trainer.evaluate(metric_key_prefix="supervised_only")
+    else:
+        metrics = {f"supervised_only_{k.removeprefix('eval_')}": v for k, v in tests[-1].items() if k.startswith("eval_")}
+        best = max(tests, key=lambda entry: entry["eval_top1"])
+        metrics.update(supervised_only_best_top1=best["eval_top1"], supervised_only_best_step=best["step"])
     if trainer.is_world_process_zero():
         with open(os.path.join(args.output_dir, "eval_results.json"), "w") as handle:
             json.dump(metrics, handle, indent=1)
@@ -383,6 +430,10 @@ def main(argv: list[str]) -> AVSSLTrainer:
             manifest, train_source.dataset["label"], train_source.classes, data_args.shots, data_args.split_seed
         )
     labeled, unlabeled = split_rows(train_source, split)
+    eval_rows = eval_source.dataset
+    if data_args.validation_samples:
+        unlabeled, eval_rows = hold_out(unlabeled, data_args.validation_samples, data_args.split_seed)
+        logger.info("Evaluating on %d unlabeled training clips held out for validation", len(eval_rows))
     model = build_model(model_args, train_source.classes)
     num_frames = model.config.video_input_shape[0]
     timings["data"] = time.perf_counter() - start
@@ -390,8 +441,9 @@ def main(argv: list[str]) -> AVSSLTrainer:
     timings["localizer"] = time.perf_counter() - start - sum(timings.values())
     set_seed(training_args.seed)
     processor = processor_for(model.config)
-    transform = ClipTransform.from_processor(processor, num_frames, data_args.frame_stride, True)
-    eval_rows = eval_source.dataset
+    transform = ClipTransform.from_processor(
+        processor, num_frames, data_args.frame_stride, True, **data_args.augmentation
+    )
     if data_args.max_eval_samples is not None:
         eval_rows = spread_subset(eval_rows, data_args.max_eval_samples)
     trainer_inputs = dict(
@@ -405,38 +457,61 @@ def main(argv: list[str]) -> AVSSLTrainer:
     trainer = AVSSLTrainer(model=model, args=training_args, **trainer_inputs)
     logger.info("%d labeled and %d unlabeled clips of %d classes", len(labeled), len(unlabeled), len(split.classes))
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    metrics = trainer.evaluate() if len(eval_rows) else {}
+    metrics = {}
+    if len(eval_rows):
+        metrics = trainer.evaluate()
+        if trainer.learns_from_unlabeled:  # the model that is not saved, beside it
+            other = "student" if training_args.export_teacher else "teacher"
+            metrics.update(trainer.evaluate(metric_key_prefix=other, teacher=other == "teacher"))
     timings["training"] = time.perf_counter() - start - sum(timings.values())
     logger.info("%s", trainer.bad_files.summary())
     if stages.supervised_baseline and len(eval_rows):
-        metrics.update(supervised_baseline(model_args, training_args, train_source.classes, **trainer_inputs))
+        metrics.update(
+            supervised_baseline(
+                model_args, training_args, train_source.classes, stages.oracle_eval_steps, **trainer_inputs
+            )
+        )
         timings["supervised baseline"] = time.perf_counter() - start - sum(timings.values())
     trainer.save_model(training_args.output_dir)
+    trainer.save_state()  # trainer_state.json: the log of every term and diagnostic
     if trainer.is_world_process_zero():
         write_model_card(trainer, model_args, data_args, split, metrics)
         with open(os.path.join(training_args.output_dir, "eval_results.json"), "w") as handle:
             json.dump(metrics, handle, indent=1)
         pictures = save_pictures(trainer, eval_rows, num_frames // 2)
-        print(summary(metrics, len(split.classes), timings, training_args.output_dir, pictures))
+        evaluated_on = "validation" if data_args.validation_samples else "test"
+        print(summary(metrics, training_args, len(split.classes), timings, pictures, evaluated_on))
     if training_args.push_to_hub:
         trainer.push_to_hub()
     return trainer
 
 
-def summary(metrics: dict, num_classes: int, timings: dict[str, float], output_dir: str, pictures: list[str]) -> str:
-    """The end-of-run report: top-1 beside chance and the supervised-only baseline, stage times, where things are."""
-    rows = [("top-1", metrics.get("eval_top1")), ("top-5", metrics.get("eval_top5"))]
+def summary(
+    metrics: dict,
+    args: AVSSLTrainingArguments,
+    num_classes: int,
+    timings: dict[str, float],
+    pictures: list[str],
+    evaluated_on: str = "test",
+) -> str:
+    """The end-of-run report: the saved model's top-1 beside the other one's, the supervised-only baseline (and its
+    best stopping step, an oracle), chance, stage times, where things are."""
+    saved, other = ("teacher", "student") if args.export_teacher else ("student", "teacher")
+    rows = [(f"top-1 ({saved}, saved)", metrics.get("eval_top1")), ("top-5", metrics.get("eval_top5"))]
+    rows += [(f"{other} top-1", metrics.get(f"{other}_top1"))]
     rows += [("supervised-only top-1 (same labels)", metrics.get("supervised_only_top1"))]
+    best_step = metrics.get("supervised_only_best_step")
+    rows += [(f"  best of its tests (step {best_step}, oracle)", metrics.get("supervised_only_best_top1"))]
     rows += [("chance (1 / classes)", 1 / num_classes)]
-    lines = [f"  {name:<38}{value:.3f}" for name, value in rows if value is not None]
-    lines += [f"  {'time: ' + name:<38}{seconds / 60:.1f} min" for name, seconds in timings.items()]
+    lines = [f"  {name:<42}{value:.3f}" for name, value in rows if value is not None]
+    lines += [f"  {'time: ' + name:<42}{seconds / 60:.1f} min" for name, seconds in timings.items()]
     files = ", ".join(os.path.basename(path) for path in pictures)
     return "\n".join(
         [
             "",
-            f"Results on {metrics.get('eval_videos', 0)} test videos:",
+            f"Results on {metrics.get('eval_videos', 0)} {evaluated_on} videos:",
             *lines,
-            f"Saved to {output_dir}: model, processor, remote code, README.md, {files}",
+            f"Saved to {args.output_dir}: model, processor, remote code, README.md, {files}",
         ]
     )
 

@@ -6,12 +6,18 @@ from matplotlib.figure import Figure
 
 
 LOSS_TERMS = {"loss": "total", "loss_s": "L_s", "loss_u": "L_u", "loss_mix": "L_mix", "loss_c": "L_c"}
-PSEUDO_LABELS = {"above_threshold": "above threshold", "pseudo_label_accuracy": "pseudo-label accuracy"}
+PSEUDO_LABELS = {
+    "above_threshold": "share above threshold",
+    "pseudo_label_accuracy": "pseudo-label accuracy (all)",
+    "pseudo_label_accuracy_above_threshold": "pseudo-label accuracy (above threshold)",
+    "threshold_mean": "class threshold (mean; min-max shaded)",
+}
 
 
 def plot_training_curves(log_history: list[dict], path: str | os.PathLike) -> str:
-    """Writes a PNG with the loss and each of its terms against the step (left) and the share of pseudo-labels
-    above threshold and their accuracy on the hidden labels (right); returns `path`."""
+    """Writes a PNG with the loss and each of its terms against the step (left) and, for the unlabeled clips (right),
+    the share of pseudo-labels above threshold, their accuracy on the hidden labels over all clips and over those
+    above threshold, and the class thresholds; returns `path`."""
     figure = Figure(figsize=(11, 4), layout="tight")
     losses, pseudo = figure.subplots(1, 2)
     for axes, names in ((losses, LOSS_TERMS), (pseudo, PSEUDO_LABELS)):
@@ -23,6 +29,9 @@ def plot_training_curves(log_history: list[dict], path: str | os.PathLike) -> st
         axes.grid(alpha=0.3)
         if axes.has_data():
             axes.legend()
+    bands = [(e["step"], e["threshold_min"], e["threshold_max"]) for e in log_history if "threshold_min" in e]
+    if bands:
+        pseudo.fill_between(*zip(*bands), alpha=0.2, color=pseudo.lines[-1].get_color())
     losses.set_title("training loss")
     pseudo.set_title("unlabeled clips")
     pseudo.set_ylim(0, 1)

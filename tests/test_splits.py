@@ -2,12 +2,13 @@
 
 import dataclasses
 
+import datasets
 import numpy as np
 import pytest
 
 from modeling_avssl.data import load_clip
 from modeling_avssl.data.sources import video_folder, webdataset
-from modeling_avssl.data.splits import LabeledSplit, labeled_split, load_or_create_split, split_rows
+from modeling_avssl.data.splits import LabeledSplit, hold_out, labeled_split, load_or_create_split, split_rows
 from trees import write_tar, write_video
 
 
@@ -89,3 +90,13 @@ def test_split_rows_of_a_stream_keep_the_labeled_samples_in_files(tmp_path):
     assert labeled["index"] == split.labeled and [row["index"] for row in unlabeled] == split.unlabeled()
     assert all(path.startswith(str(tmp_path / "labeled")) for path in labeled["video"])
     assert [round(load_clip(path, 1).frames.mean() / 40) for path in labeled["video"]] == split.labeled
+
+
+def test_a_validation_set_is_held_out_evenly_over_the_classes_and_leaves_the_rest():
+    rows = datasets.Dataset.from_dict({"index": list(range(45)), "label": LABELS, "video": ["x"] * 45})
+    rest, validation = hold_out(rows, 9, seed=0)
+    assert sorted(validation["label"]) == [0, 0, 0, 1, 1, 2, 2, 3, 3]  # 9 // 4 per class, the remainder first
+    assert set(validation["index"]).isdisjoint(rest["index"]) and len(rest) + len(validation) == 45
+    assert hold_out(rows, 9, seed=0)[1]["index"] == validation["index"] != hold_out(rows, 9, seed=1)[1]["index"]
+    with pytest.raises(ValueError, match="Class 0 has 10 rows"):
+        hold_out(rows, 44, seed=0)

@@ -100,6 +100,24 @@ def load_or_create_split(
     return split
 
 
+def hold_out(rows: datasets.Dataset, count: int, seed: int) -> tuple[datasets.Dataset, datasets.Dataset]:
+    """`rows` without `count` of them, and those `count` rows: a validation set drawn from the training data (the
+    unlabeled rows, so no label the model trains on is spent), `count // classes` of every class (the remainder from
+    the first classes), from a generator seeded by `seed`. Settings are chosen on it, never on the test set."""
+    labels = np.asarray(rows["label"])
+    classes = np.unique(labels)
+    rng = np.random.default_rng([seed, 1])
+    chosen = []
+    for position, label in enumerate(classes):
+        members = np.flatnonzero(labels == label)
+        wanted = count // len(classes) + (position < count % len(classes))
+        if len(members) <= wanted:
+            raise ValueError(f"Class {label} has {len(members)} rows; a validation set of {count} needs {wanted}.")
+        chosen += rng.choice(members, wanted, replace=False).tolist()
+    kept = sorted(set(range(len(rows))) - set(chosen))
+    return rows.select(kept), rows.select(sorted(chosen))
+
+
 def split_rows(
     source: VideoSource, split: LabeledSplit, cache_dir: str | os.PathLike | None = None
 ) -> tuple[datasets.Dataset, datasets.Dataset | datasets.IterableDataset]:
