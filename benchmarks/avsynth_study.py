@@ -1,15 +1,19 @@
-"""Table 2 of the paper on AVSynth: each way of using the unlabeled clips, 1 label per class, over several seeds.
+"""Table 2 of the paper on AVSynth: each way of using the unlabeled clips, over several seeds (labeled splits).
 
-    python benchmarks/avsynth_study.py [--seeds 0 1 2] [--max-steps N] [--eval-samples 240] [--out outputs/study]
+    python benchmarks/avsynth_study.py [--seeds 0 1 2] [--rows ...] [--max-steps N] [--eval-samples 240]
+        [--out outputs/study]
 
 Every run is `train_avssl.py configs/avsynth.yaml` (the default run) with the row's overrides, the seed as both the
 labeled split's and the training seed, the default run's steps (or `--max-steps`) and `--eval-samples` test videos
-evenly spaced over the test set (so every class). The rows:
-the supervised-only lower bound; video-only TubeToken; audio-visual TubeToken without and with the contrastive
-loss; ASL without and with it; ASL (with it) with windows of 2 and 4 slots. The ASL rows share the default run's
-localizer (trained by the first of them if the default run has not trained it yet). Writes `study.csv` (one line
-per run), `study.png` (mean and std per row) and prints the table, with each row's mean gain over the
-supervised-only run of the same seed.
+evenly spaced over the test set (so every class). The rows, 1 label per class unless named 5-shot: supervised-only
+(tested every 50 steps: its last test and its best one, the oracle stopping step no real run can choose); video-only
+TubeToken; audio-visual TubeToken without and with the contrastive loss; ASL without and with it; ASL without L_mix
+(`gamma_mix 0`: what the mixed clips add at all); ASL with windows of 2 and 4 slots; and the 5-shot pair,
+supervised-only (with its oracle) and ASL. The ASL rows share the default run's localizer (trained by the first of
+them if the default run has not trained it yet). Writes `study.csv` (one line per run: top-1 and top-5 of the saved
+student, the teacher's top-1, the teacher's pseudo-label accuracy at the start and the end of the semi-supervised
+phase), `study.png` (mean and std per row) and prints the table, with each row's mean gain over its paired
+supervised-only rows (same seed and shots) and the spread of the gains.
 """
 
 import argparse
@@ -28,16 +32,23 @@ from modeling_avssl.data.avsynth import CLASSES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NO_UNLABELED = ["--mask_type", "none", "--gamma_u", "0", "--gamma_mix", "0", "--gamma_contrastive", "0"]
+ORACLE = ["--eval_strategy", "steps", "--eval_steps", "50"]  # the supervised-only runs are tested every 50 steps
+FIVE_SHOT = ["--shots", "5"]
 ROWS = {
-    "supervised only": NO_UNLABELED,
+    "supervised only": NO_UNLABELED + ORACLE,
     "V, TubeToken": ["--audio_model_name_or_path", "none", "--mask_type", "tube", "--gamma_contrastive", "0"],
     "V+A, TubeToken": ["--mask_type", "tube", "--gamma_contrastive", "0"],
     "V+A, TubeToken + contrastive": ["--mask_type", "tube"],
     "V+A, ASL": ["--mask_type", "asl", "--gamma_contrastive", "0"],
     "V+A, ASL + contrastive": ["--mask_type", "asl"],
+    "V+A, ASL + contrastive, no L_mix": ["--mask_type", "asl", "--gamma_mix", "0"],
     "V+A, ASL + contrastive, window 2": ["--mask_type", "asl", "--asl_window", "2"],
     "V+A, ASL + contrastive, window 4": ["--mask_type", "asl", "--asl_window", "4"],
+    "5-shot, supervised only": FIVE_SHOT + NO_UNLABELED + ORACLE,
+    "5-shot, V+A, ASL + contrastive": FIVE_SHOT + ["--mask_type", "asl"],
 }
+ORACLE_ROWS = {"supervised only": "supervised only, best step (oracle)"}
+ORACLE_ROWS["5-shot, supervised only"] = "5-shot, supervised only, best step (oracle)"
 
 
 def run(row: str, seed: int, args: argparse.Namespace) -> dict:
@@ -66,11 +77,21 @@ def run(row: str, seed: int, args: argparse.Namespace) -> dict:
     subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(os.path.join(out, "eval_results.json")) as handle:
         metrics = json.load(handle)
+    with open(os.path.join(out, "trainer_state.json")) as handle:
+        log = json.load(handle)["log_history"]
+    tests = [(entry["eval_top1"], entry["step"]) for entry in log if "eval_top1" in entry] or [(None, None)]
+    pseudo = [entry["pseudo_label_accuracy"] for entry in log if "pseudo_label_accuracy" in entry]
     return {
         "row": row,
         "seed": seed,
         "top1": metrics["eval_top1"],
         "top5": metrics["eval_top5"],
+        "teacher_top1": metrics.get("teacher_top1"),
+        "best_top1": max(tests)[0],
+        "best_step": max(tests)[1],
+        # the teacher's pseudo labels over the first and the last 40 semi-supervised steps (2 logged windows)
+        "pseudo_start": np.mean(pseudo[:2]) if pseudo else None,
+        "pseudo_end": np.mean(pseudo[-2:]) if pseudo else None,
         "seconds": round(time.perf_counter() - start),
     }
 
@@ -87,40 +108,65 @@ def plot(table: dict[str, np.ndarray], chance: float, path: str) -> None:
     figure.savefig(path, dpi=100)
 
 
-def gain(results: list[dict], row: str) -> str:
-    """The mean over seeds of the row's top-1 minus the supervised-only top-1 of the same seed (the same labeled
-    split), which takes the split-to-split spread out of the comparison; empty without supervised-only runs."""
-    supervised = {r["seed"]: r["top1"] for r in results if r["row"] == "supervised only"}
-    paired = [r["top1"] - supervised[r["seed"]] for r in results if r["row"] == row and r["seed"] in supervised]
-    return f"{np.mean(paired):+.3f}" if paired and row != "supervised only" else ""
+def baseline_of(row: str) -> str:
+    """The supervised-only row trained on the same labels as `row`."""
+    return "5-shot, supervised only" if row.startswith("5-shot") else "supervised only"
+
+
+def table_rows(results: list[dict]) -> dict[str, dict[int, float]]:
+    """Top-1 per seed of every row, and of the oracle rows (the best test of a supervised-only run)."""
+    table: dict[str, dict[int, float]] = {}
+    for result in results:
+        table.setdefault(result["row"], {})[result["seed"]] = result["top1"]
+        if result["row"] in ORACLE_ROWS:
+            table.setdefault(ORACLE_ROWS[result["row"]], {})[result["seed"]] = result["best_top1"]
+    return table
+
+
+def gains(table: dict[str, dict[int, float]], row: str, baseline: str) -> np.ndarray:
+    """The row's top-1 minus the baseline's, per seed present in both (the same labeled split)."""
+    if row == baseline or baseline not in table:
+        return np.array([])
+    return np.array([table[row][seed] - table[baseline][seed] for seed in table[row] if seed in table[baseline]])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--max-steps", type=int, default=None, help="the default run's 400 unless given")
+    parser.add_argument("--max-steps", type=int, default=None, help="the default run's steps unless given")
     parser.add_argument("--eval-samples", type=int, default=240)
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     parser.add_argument("--out", default="outputs/study")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     results = []
+    fields = ["row", "seed", "top1", "top5", "teacher_top1", "best_top1", "best_step", "pseudo_start", "pseudo_end"]
     with open(os.path.join(args.out, "study.csv"), "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["row", "seed", "top1", "top5", "seconds"])
+        writer = csv.DictWriter(handle, fieldnames=[*fields, "seconds"])
         writer.writeheader()
         for row in args.rows:
             for seed in args.seeds:
                 results.append(run(row, seed, args))
                 writer.writerow(results[-1])
                 handle.flush()
-                print(f"{row:<36} seed {seed}: top-1 {results[-1]['top1']:.3f} ({results[-1]['seconds']} s)")
+                print(f"{row:<40} seed {seed}: top-1 {results[-1]['top1']:.3f} ({results[-1]['seconds']} s)")
 
-    table = {row: np.array([r["top1"] for r in results if r["row"] == row]) for row in args.rows}
+    table = table_rows(results)
     chance = 1 / len(CLASSES)
-    plot(table, chance, os.path.join(args.out, "study.png"))
-    print(f"\n{'row':<36}{'top-1 mean':>11}{'std':>7}{'gain':>8}  seeds  (chance {chance:.3f})")
+    per_row = {row: np.array(list(values.values())) for row, values in table.items()}
+    plot(per_row, chance, os.path.join(args.out, "study.png"))
+    header = f"{'row':<46}{'top-1':>7}{'std':>7}{'gain':>7}{'+-':>6}{'vs oracle':>10}{'+-':>6}{'pseudo labels':>16}"
+    print(f"\n{header}  (chance {chance:.3f})")
     for row, values in table.items():
-        print(f"{row:<36}{values.mean():>11.3f}{values.std():>7.3f}{gain(results, row):>8}  {len(values)}")
+        top1 = np.array(list(values.values()))
+        base = baseline_of(row)
+        columns = []
+        for paired in (gains(table, row, base), gains(table, row, ORACLE_ROWS.get(base, ""))):
+            keep = row not in ORACLE_ROWS.values() and len(paired)
+            columns += [f"{paired.mean():+7.3f}", f"{paired.std():6.3f}"] if keep else [" " * 7, " " * 6]
+        runs = [r for r in results if r["row"] == row and r["pseudo_start"] is not None]
+        pseudo = f"{np.mean([r['pseudo_start'] for r in runs]):.3f} -> {np.mean([r['pseudo_end'] for r in runs]):.3f}"
+        print(f"{row:<46}{top1.mean():>7.3f}{top1.std():>7.3f}{''.join(columns)}{pseudo if runs else '':>16}")
 
 
 if __name__ == "__main__":
