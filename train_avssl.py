@@ -247,6 +247,27 @@ CARD_HYPERPARAMETERS = (
 )
 
 
+PSEUDO_LABEL_DIAGNOSTICS = {
+    "pseudo_label_accuracy": "teacher's pseudo labels right (all unlabeled clips)",
+    "pseudo_label_accuracy_above_threshold": "right, of those above threshold",
+    "above_threshold": "share above threshold",
+    "threshold_min": "class threshold, min",
+    "threshold_mean": "class threshold, mean",
+    "threshold_max": "class threshold, max",
+}
+
+
+def pseudo_label_table(log_history: list[dict]) -> str:
+    """Markdown rows: each pseudo-label diagnostic in the first and the last logged window of the semi-supervised
+    phase (none for a supervised-only run)."""
+    rows = []
+    for key, name in PSEUDO_LABEL_DIAGNOSTICS.items():
+        values = [entry[key] for entry in log_history if key in entry]
+        if values:
+            rows.append(f"| {name} | {values[0]:.3f} | {values[-1]:.3f} |")
+    return "\n".join(rows) or "| (no semi-supervised step) | | |"
+
+
 def starting_point(model_args: ModelArguments) -> str:
     """Where `build_model` takes the weights from, in words for the model card."""
     if model_args.model_config:
@@ -291,6 +312,7 @@ def write_model_card(
             if name != "epoch"
         ),
         "eval_videos": metrics.get("eval_videos", 0),
+        "pseudo_labels": pseudo_label_table(trainer.state.log_history),
         **{
             name: getattr(args, name)
             for name in (
@@ -393,7 +415,9 @@ def supervised_baseline(
     if not tests:
         metrics = trainer.evaluate(metric_key_prefix="supervised_only")
     else:
-        metrics = {f"supervised_only_{k.removeprefix('eval_')}": v for k, v in tests[-1].items() if k.startswith("eval_")}
+        metrics = {
+            f"supervised_only_{k.removeprefix('eval_')}": v for k, v in tests[-1].items() if k.startswith("eval_")
+        }
         best = max(tests, key=lambda entry: entry["eval_top1"])
         metrics.update(supervised_only_best_top1=best["eval_top1"], supervised_only_best_step=best["step"])
     if trainer.is_world_process_zero():
@@ -457,9 +481,12 @@ def main(argv: list[str]) -> AVSSLTrainer:
     trainer = AVSSLTrainer(model=model, args=training_args, **trainer_inputs)
     logger.info("%d labeled and %d unlabeled clips of %d classes", len(labeled), len(unlabeled), len(split.classes))
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    metrics = {}
+    tests = [
+        entry["unlabeled_teacher_top1"] for entry in trainer.state.log_history if "unlabeled_teacher_top1" in entry
+    ]
+    metrics = {"unlabeled_teacher_top1_start": tests[0], "unlabeled_teacher_top1_end": tests[-1]} if tests else {}
     if len(eval_rows):
-        metrics = trainer.evaluate()
+        metrics.update(trainer.evaluate())
         if trainer.learns_from_unlabeled:  # the model that is not saved, beside it
             other = "student" if training_args.export_teacher else "teacher"
             metrics.update(trainer.evaluate(metric_key_prefix=other, teacher=other == "teacher"))
@@ -499,6 +526,8 @@ def summary(
     saved, other = ("teacher", "student") if args.export_teacher else ("student", "teacher")
     rows = [(f"top-1 ({saved}, saved)", metrics.get("eval_top1")), ("top-5", metrics.get("eval_top5"))]
     rows += [(f"{other} top-1", metrics.get(f"{other}_top1"))]
+    rows += [("teacher on all unlabeled clips, start", metrics.get("unlabeled_teacher_top1_start"))]
+    rows += [("teacher on all unlabeled clips, end", metrics.get("unlabeled_teacher_top1_end"))]
     rows += [("supervised-only top-1 (same labels)", metrics.get("supervised_only_top1"))]
     best_step = metrics.get("supervised_only_best_step")
     rows += [(f"  best of its tests (step {best_step}, oracle)", metrics.get("supervised_only_best_top1"))]

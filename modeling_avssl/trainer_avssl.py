@@ -113,6 +113,13 @@ class AVSSLTrainingArguments(TrainingArguments):
     eval_clips: int = field(default=5, metadata={"help": "temporal clips per test video"})
     eval_crops: int = field(default=3, metadata={"help": "spatial crops per test clip"})
     export_teacher: bool = field(default=False, metadata={"help": "save (and evaluate) the teacher, not the student"})
+    pseudo_label_eval: bool = field(
+        default=False,
+        metadata={
+            "help": "test the teacher on every unlabeled clip (hidden labels, test views) when the semi-supervised "
+            "phase begins and when training ends: `unlabeled_teacher_top1` in the log"
+        },
+    )
     max_bad_fraction: float = field(default=0.1, metadata={"help": "stop when more bad files than this in a window"})
     bad_file_window: int = field(default=500, metadata={"help": "samples over which max_bad_fraction is measured"})
 
@@ -165,13 +172,19 @@ class _TeacherFollowsStudent(TrainerCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         if self.trainer.resumed_from is not None:
             self.trainer._load_rng_state(self.trainer.resumed_from)
+        if state.global_step == self.trainer.supervised_warmup_steps == 0:
+            self.trainer.test_pseudo_labels()
 
     def on_step_end(self, args, state, control, **kwargs):
         student = self.trainer.accelerator.unwrap_model(self.trainer.model)
         if state.global_step == self.trainer.supervised_warmup_steps:
             self.trainer.teacher.copy(student)
+            self.trainer.test_pseudo_labels()
         elif state.global_step > self.trainer.supervised_warmup_steps:
             self.trainer.teacher.update(student)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.trainer.test_pseudo_labels()
 
 
 class _JointBatches:
@@ -298,6 +311,13 @@ class AVSSLTrainer(Trainer):
             **common,
         )
         return _JointBatches(labeled, unlabeled, labeled_only=max(0, warmup_batches - batches_done))
+
+    def test_pseudo_labels(self) -> None:
+        """With `pseudo_label_eval`, the teacher's top-1 on every unlabeled clip (map-style sets only), logged as
+        `unlabeled_teacher_*`: the pseudo-label accuracy over all unlabeled clips, not only a batch's."""
+        streamed = isinstance(self.unlabeled, datasets.IterableDataset)
+        if self.args.pseudo_label_eval and self.learns_from_unlabeled and not streamed:
+            self.evaluate(self.unlabeled, metric_key_prefix="unlabeled_teacher", teacher=True)
 
     def create_scheduler(self, num_training_steps: int, optimizer=None):
         """`lr_scheduler_type`'s schedule, times 0.1 for each of `lr_steps` passed (SVFormer's step schedule)."""

@@ -68,6 +68,8 @@ def default_like_run(tmp_path_factory):
         "16",
         "--supervised_baseline",
         "true",
+        "--oracle_eval_steps",
+        "2",
     ]
     return tmp, argv
 
@@ -84,10 +86,20 @@ def test_the_run_trains_the_localizer_first_then_writes_model_pictures_and_both_
     )
     metrics = json.loads((out / "eval_results.json").read_text())
     assert 0 <= metrics["eval_top1"] <= 1 and 0 <= metrics["supervised_only_top1"] <= 1
-    assert metrics["supervised_only_videos"] == metrics["eval_videos"] == 12
-    assert "supervised_only_top1" in (out / "README.md").read_text()
+    assert metrics["supervised_only_videos"] == metrics["eval_videos"] == metrics["teacher_videos"] == 12
+    # the oracle: the best of the supervised-only model's tests at steps 2, 4 and 6, the last being its result
+    baseline_log = json.loads((out / "supervised_only" / "eval_results.json").read_text())
+    assert baseline_log["supervised_only_best_step"] in (2, 4, 6)
+    assert metrics["supervised_only_best_top1"] >= metrics["supervised_only_top1"]
+    card = (out / "README.md").read_text()
+    assert (
+        "supervised_only_top1" in card
+        and "teacher_top1" in card
+        and "The weights in this folder are the student's" in card
+    )
     printed = capsys.readouterr().out
     assert "supervised-only top-1 (same labels)" in printed and "chance (1 / classes)" in printed
+    assert "teacher top-1" in printed and "best of its tests (step" in printed
     assert "0.083" in printed  # 12 classes
 
 

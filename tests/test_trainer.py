@@ -131,7 +131,9 @@ def test_an_epoch_is_one_pass_over_the_labeled_clips(tmp_path, rows):
 
 
 def test_the_warm_up_reads_labels_alone_and_hands_over_to_a_teacher_equal_to_the_student(tmp_path, rows):
-    trainer = trainer_for(tmp_path, rows, max_steps=5, supervised_warmup_epochs=1)  # 3 warm-up steps of 1 clip
+    trainer = trainer_for(
+        tmp_path, rows, max_steps=5, supervised_warmup_epochs=1, pseudo_label_eval=True, eval_clips=1, eval_crops=1
+    )  # 3 warm-up steps of 1 clip
     seen = []
     compute_loss = trainer.compute_loss
 
@@ -155,6 +157,9 @@ def test_the_warm_up_reads_labels_alone_and_hands_over_to_a_teacher_equal_to_the
     ]
     assert seen[3][2] and not seen[4][2]  # a copy of the warmed-up student, then its moving average
     assert {"pseudo_label_accuracy", "threshold_min", "threshold_mean", "threshold_max"} <= set(trainer._terms)
+    tests = [entry for entry in trainer.state.log_history if "unlabeled_teacher_top1" in entry]
+    assert [entry["step"] for entry in tests] == [3, 5]  # every unlabeled clip, at the hand-over and at the end
+    assert all(entry["unlabeled_teacher_videos"] == 3 for entry in tests)
 
 
 def test_a_global_batch_sets_the_per_device_batch_and_scales_the_learning_rate(tmp_path):
