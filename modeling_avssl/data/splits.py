@@ -104,6 +104,8 @@ def hold_out(rows: datasets.Dataset, count: int, seed: int) -> tuple[datasets.Da
     """`rows` without `count` of them, and those `count` rows: a validation set drawn from the training data (the
     unlabeled rows, so no label the model trains on is spent), `count // classes` of every class (the remainder from
     the first classes), from a generator seeded by `seed`. Settings are chosen on it, never on the test set."""
+    if isinstance(rows, datasets.IterableDataset):
+        raise ValueError("A validation set is held out of a local data set; a streamed one has no rows to pick.")
     labels = np.asarray(rows["label"])
     classes = np.unique(labels)
     rng = np.random.default_rng([seed, 1])
