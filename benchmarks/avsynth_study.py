@@ -165,8 +165,9 @@ def main() -> None:
             keep = row not in ORACLE_ROWS.values() and len(paired)
             columns += [f"{paired.mean():+7.3f}", f"{paired.std():6.3f}"] if keep else [" " * 7, " " * 6]
         runs = [r for r in results if r["row"] == row and r["pseudo_start"] is not None]
-        pseudo = f"{np.mean([r['pseudo_start'] for r in runs]):.3f} -> {np.mean([r['pseudo_end'] for r in runs]):.3f}"
-        print(f"{row:<46}{top1.mean():>7.3f}{top1.std():>7.3f}{''.join(columns)}{pseudo if runs else '':>16}")
+        start, end = (np.mean([r[key] for r in runs]) for key in ("pseudo_start", "pseudo_end")) if runs else (0, 0)
+        pseudo = f"{start:.3f} -> {end:.3f}" if runs else ""
+        print(f"{row:<46}{top1.mean():>7.3f}{top1.std():>7.3f}{''.join(columns)}{pseudo:>16}")
 
 
 if __name__ == "__main__":
