@@ -1,8 +1,11 @@
 """Decoding one clip, frames and the audio around them, from any container FFmpeg reads (through PyAV)."""
 
 import io
+import itertools
 import logging
 import os
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import av
@@ -10,6 +13,10 @@ import numpy as np
 
 
 logger = logging.getLogger(__name__)
+
+_EPSILON = 1e-6  # seconds: a frame at a requested time shows at it
+_SEEK_BACKOFF = (0.0, 2.0, 10.0, None)  # seconds before a time to seek to when a seek lands after it; None: the start
+_AUDIO_PREROLL = 0.2  # seconds decoded before an audio window: after a seek, AAC, MP3 and Opus need a frame or more
 
 
 class DecodeError(ValueError):
@@ -32,7 +39,7 @@ class Clip:
         sample_rate: samples per second of `audio`.
         fps: frame rate of the video stream.
         duration: length of the video in seconds, as the container states it (0 when it does not).
-        start: time of the first frame in seconds.
+        start: time of the first frame, in seconds from the start of the video stream (audio is on the same clock).
         has_audio: whether the source has an audio stream.
     """
 
@@ -65,34 +72,62 @@ class MediaInfo:
 
 def probe(source: str | os.PathLike | bytes) -> MediaInfo:
     """Reads a container's streams and decodes its first video frame; raises `DecodeError` when it cannot (unreadable,
-    truncated, no video)."""
+    truncated, no video). `width` and `height` are those of the frames `load_clip` returns (after rotation)."""
     name = describe(source)
-    try:
-        with _open(source) as container:
+    with _open(source, name) as container:
+        try:
             if not container.streams.video:
                 raise DecodeError(name, "no video stream")
             video = container.streams.video[0]
-            if next(container.decode(video), None) is None:
+            if video.codec_context is None:
+                raise DecodeError(name, "the video codec is unknown to FFmpeg (damaged header?)")
+            first = next(container.decode(video), None)
+            if first is None:
                 raise DecodeError(name, "no decodable video frames (empty or truncated)")
+            width, height = _frame_size(video) or (first.width, first.height)
             return MediaInfo(
                 has_audio=bool(container.streams.audio),
                 duration=_video_duration(container, video),
                 fps=_frame_rate(video),
-                width=video.codec_context.width,
-                height=video.codec_context.height,
+                width=height if _quarter_turns(first) % 2 else width,
+                height=width if _quarter_turns(first) % 2 else height,
             )
+        except (av.error.FFmpegError, OSError) as error:
+            raise DecodeError(name, f"not a readable media container ({error})") from error
+
+
+def _open(source: str | os.PathLike | bytes, name: str) -> av.container.InputContainer:
+    """Opens a container; a path must name a regular file (a FIFO or a device could block `av.open` forever)."""
+    if isinstance(source, (bytes, bytearray)):
+        file = io.BytesIO(source)
+    else:
+        try:
+            mode = os.stat(source).st_mode
+        except OSError as error:
+            raise DecodeError(name, f"cannot read the file ({error.strerror})") from error
+        if not stat.S_ISREG(mode):
+            raise DecodeError(name, "not a regular file (a directory, FIFO, socket or device)")
+        file = source
+    try:
+        return av.open(file, metadata_errors="ignore")
     except (av.error.FFmpegError, OSError) as error:
         raise DecodeError(name, f"not a readable media container ({error})") from error
-
-
-def _open(source: str | os.PathLike | bytes) -> av.container.InputContainer:
-    file = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
-    return av.open(file, metadata_errors="ignore")
 
 
 def _frame_rate(stream: av.video.stream.VideoStream) -> float:
     rate = stream.average_rate or stream.guessed_rate
     return float(rate) if rate else 25.0
+
+
+def _frame_size(stream: av.video.stream.VideoStream) -> tuple[int, int] | None:
+    """(width, height) the stream's headers give (its first frame's size), None when they give none."""
+    width, height = stream.codec_context.width, stream.codec_context.height
+    return (width, height) if width > 0 and height > 0 else None
+
+
+def _quarter_turns(frame: av.VideoFrame) -> int:
+    """Counterclockwise quarter turns the frame's display matrix asks for (rotation metadata), rounded."""
+    return int(round(frame.rotation / 90)) % 4
 
 
 def describe(source: str | os.PathLike | bytes) -> str:
@@ -119,67 +154,118 @@ def _video_duration(container: av.container.InputContainer, stream: av.video.str
     if stream.duration is not None:
         return float(stream.duration * stream.time_base)
     if container.duration is not None:
-        return container.duration / av.time_base
+        end = (container.duration + (container.start_time or 0)) / av.time_base
+        return max(end - _clock_origin(stream), 0.0)
     return 0.0
 
 
-def _start_offset(stream) -> float:
-    """Seconds at which a stream's timestamps start (frame times are measured from there)."""
-    return float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+def _clock_origin(video: av.video.stream.VideoStream) -> float:
+    """Time in the container's clock of the video stream's start. Every time in a `Clip` (frames and audio) is
+    measured from it, so streams that start at different times stay aligned."""
+    start = _stream_start(video)
+    return start if start is not None else 0.0
+
+
+def _frames_from(container: av.container.InputContainer, stream, time: float, origin: float) -> Iterator:
+    """Decoded frames of `stream`, from the last one at or before `time` seconds (on the clock from `origin`) or from
+    the stream's first frame. Seeks to the keyframe before `time`; where the demuxer lands after it (MPEG-TS seeks
+    by byte position and can land a GOP late) it seeks further back, and in the end to the start of the container."""
+    for back in _SEEK_BACKOFF:
+        target = time + origin - back
+        if back is None or target <= origin:
+            container.seek(0, backward=True)
+        else:
+            container.seek(int(target / stream.time_base), stream=stream, backward=True)
+        frames = (frame for frame in container.decode(stream) if frame.time is not None)
+        first = next(frames, None)
+        if first is None:
+            if back is None or target <= origin:
+                return iter(())
+            continue
+        at_start = _stream_start(stream) is not None and first.time <= _stream_start(stream) + _EPSILON
+        if first.time - origin <= time + _EPSILON or at_start or back is None or target <= origin:
+            return itertools.chain([first], frames)
+    raise AssertionError("unreachable: the last backoff seeks to the start")
+
+
+def _stream_start(stream) -> float | None:
+    return float(stream.start_time * stream.time_base) if stream.start_time is not None else None
+
+
+def _check_order(previous: av.frame.Frame | None, frame: av.frame.Frame) -> None:
+    """Decoded frames come in presentation order; a frame earlier than the one before it means damaged timestamps or
+    two recordings joined end to end, where no time names one frame."""
+    if previous is not None and frame.time < previous.time - _EPSILON:
+        raise ValueError(
+            f"timestamps go backwards at {previous.time:.3f} s (damaged, or recordings joined end to end)"
+        )
 
 
 def _decode_frames(
-    container: av.container.InputContainer, stream, times: np.ndarray, frame_period: float
+    container: av.container.InputContainer, stream, times: np.ndarray, frame_period: float, origin: float
 ) -> list[np.ndarray]:
-    """For each time in `times` (seconds, ascending), the RGB frame showing at that time. Seeks to the keyframe before
-    the first time and decodes forward only as far as the last time, converting only the frames it picks; times past
-    the end repeat the last frame. Empty when the stream holds no frame showing at the first time."""
-    offset = _start_offset(stream)
-    container.seek(int((times[0] + offset) / stream.time_base), stream=stream, backward=True, any_frame=False)
+    """For each time in `times` (seconds from `origin`, ascending), the RGB frame showing at that time, at the size of
+    the stream's first frame and turned as its rotation metadata says. Decodes forward from a seek only as far as the
+    last time, converting only the frames it picks; times past the end repeat the last frame. Empty when the stream
+    holds no frame showing at the first time."""
+    size = _frame_size(stream)
     picked: list[np.ndarray] = []
     previous = previous_rgb = None
-    for frame in container.decode(stream):
-        if frame.time is None:
-            continue
-        while len(picked) < len(times) and frame.time - offset > times[len(picked)] + 1e-6:
+
+    def rgb(frame: av.VideoFrame) -> np.ndarray:
+        nonlocal size
+        size = size or (frame.width, frame.height)
+        return np.ascontiguousarray(
+            np.rot90(frame.to_ndarray(format="rgb24", width=size[0], height=size[1]), _quarter_turns(frame))
+        )
+
+    for frame in _frames_from(container, stream, times[0], origin):
+        _check_order(previous, frame)
+        while len(picked) < len(times) and frame.time - origin > times[len(picked)] + _EPSILON:
             if previous_rgb is None:
-                previous_rgb = (previous if previous is not None else frame).to_ndarray(format="rgb24")
+                previous_rgb = rgb(previous if previous is not None else frame)
             picked.append(previous_rgb)
         if len(picked) == len(times):
             break
         previous, previous_rgb = frame, None
-    if not picked and (previous is None or previous.time - offset + frame_period <= times[0]):
+    if not picked and (previous is None or previous.time - origin + frame_period <= times[0]):
         return []
     if len(picked) < len(times):
-        picked += [previous_rgb if previous_rgb is not None else previous.to_ndarray(format="rgb24")] * (
-            len(times) - len(picked)
-        )
+        picked += [previous_rgb if previous_rgb is not None else rgb(previous)] * (len(times) - len(picked))
     return picked
 
 
 def _decode_audio(
-    container: av.container.InputContainer, stream, window_start: float, num_samples: int, sample_rate: int
+    container: av.container.InputContainer,
+    stream,
+    window_start: float,
+    num_samples: int,
+    sample_rate: int,
+    origin: float,
 ) -> np.ndarray:
-    """`num_samples` of mono float32 audio at `sample_rate` from `window_start` seconds, zero outside the recording.
-    Channels are averaged, so a stereo recording keeps its amplitude."""
+    """`num_samples` of mono float32 audio at `sample_rate` from `window_start` seconds after `origin`, zero outside
+    the recording. Each sample sits at its presentation time, so audio that starts later or earlier than the video
+    keeps its place; decoding starts `_AUDIO_PREROLL` before the window, so the decoder has settled when it begins.
+    Channels (any number, any layout) are averaged, so a stereo recording keeps its amplitude; they
+    are read interleaved, because a planar frame of more than 8 channels cannot be read into an array safely."""
     out = np.zeros(num_samples, dtype=np.float32)
-    offset = _start_offset(stream)
-    container.seek(int(max(window_start + offset, 0.0) / stream.time_base), stream=stream, backward=True)
-    resampler = av.AudioResampler(format="fltp", rate=sample_rate)
+    resampler = av.AudioResampler(format="flt", rate=sample_rate)
     window_end = window_start + num_samples / sample_rate
-    position = None  # time, in seconds, of the next resampled sample
+    position = None  # time, in seconds from `origin`, of the next resampled sample
 
     def place(frame: av.AudioFrame | None) -> None:
         nonlocal position
         for resampled in resampler.resample(frame):
-            position = _place(out, resampled.to_ndarray().mean(axis=0), position, window_start, sample_rate)
+            samples = resampled.to_ndarray().reshape(-1, resampled.layout.nb_channels).mean(axis=1)
+            position = _place(out, samples, position, window_start, sample_rate)
 
-    for frame in container.decode(stream):
+    previous = None
+    for frame in _frames_from(container, stream, max(window_start - _AUDIO_PREROLL, 0.0), origin):
+        _check_order(previous, frame)
         if position is None:
-            if frame.time is None:
-                continue
-            position = frame.time - offset
+            position = frame.time - origin
         place(frame)
+        previous = frame
         if position >= window_end:
             return out
     if position is not None:
@@ -212,34 +298,38 @@ def load_clip(
 ) -> Clip:
     """Decodes `num_frames` frames, `frame_stride` source frames apart, and `audio_seconds` of audio centred on them.
 
-    `source` is a path or the bytes of any container FFmpeg reads (mp4, avi, mkv, webm, ...). In training the clip
-    starts at a random position (from `rng`); otherwise it is clip `clip_index` of `num_clips` evenly spaced ones (the
-    centre clip by default). The container is opened once and each stream is read from a seek near the clip. Videos
-    shorter than the clip repeat their last frame; any channel layout, sample rate and sample format comes out as mono
-    float32 at `sample_rate`. Raises `DecodeError` for unreadable, truncated or empty data, for a source without a
-    video stream, and for one without an audio stream when `require_audio`.
+    `source` is a path to a regular file or the bytes of any container FFmpeg reads (mp4, avi, mkv, webm, ts, ...).
+    In training the clip starts at a random position (from `rng`); otherwise it is clip `clip_index` of `num_clips`
+    evenly spaced ones (the centre clip by default). Times are seconds from the start of the video stream, and the
+    audio is placed on the same clock, so streams that start at different times stay aligned. The container is opened
+    once and each stream is read from a seek near the clip (checked, and repeated further back when a demuxer lands
+    late). Videos shorter than the clip repeat their last frame; frames come at the stream's first frame size (a
+    stream that changes resolution is resized to it) and turned as the rotation metadata says; any channel count,
+    layout, sample rate and sample format comes out as mono float32 at `sample_rate`. Raises `DecodeError` (naming
+    the source) for anything but a regular file, for unreadable, truncated or empty data, for a source without a
+    video stream, for one without an audio stream when `require_audio`, and for audio with NaN or infinite samples.
     """
     name = describe(source)
     rng = rng if rng is not None else np.random.default_rng()
-    try:
-        container = _open(source)
-    except (av.error.FFmpegError, OSError) as error:
-        raise DecodeError(name, f"not a readable media container ({error})") from error
-    with container:
+    with _open(source, name) as container:
         if not container.streams.video:
             raise DecodeError(name, "no video stream")
         video = container.streams.video[0]
         audio = container.streams.audio[0] if container.streams.audio else None
         if audio is None and require_audio:
             raise DecodeError(name, "no audio stream")
+        for stream in (video, audio):
+            if stream is not None and stream.codec_context is None:
+                raise DecodeError(name, f"the {stream.type} codec is unknown to FFmpeg (damaged header?)")
         fps = _frame_rate(video)
         duration = _video_duration(container, video)
+        origin = _clock_origin(video)
         span = num_frames * frame_stride / fps
         start = clip_start(duration, span, training=training, clip_index=clip_index, num_clips=num_clips, rng=rng)
         times = start + np.arange(num_frames) * frame_stride / fps
         num_samples = int(round(audio_seconds * sample_rate))
         try:
-            frames = _decode_frames(container, video, times, 1 / fps)
+            frames = _decode_frames(container, video, times, 1 / fps, origin)
             if not frames and start > 0:
                 logger.warning(
                     "%s: the video stream ends before %.2f s although the container says %.2f s (truncated?); "
@@ -249,15 +339,17 @@ def load_clip(
                     duration,
                 )
                 start, times = 0.0, times - start
-                frames = _decode_frames(container, video, times, 1 / fps)
+                frames = _decode_frames(container, video, times, 1 / fps, origin)
             if not frames:
                 raise DecodeError(name, "no decodable video frames (empty or truncated)")
             centre = start + span / 2
             waveform = (
-                _decode_audio(container, audio, centre - audio_seconds / 2, num_samples, sample_rate)
+                _decode_audio(container, audio, centre - audio_seconds / 2, num_samples, sample_rate, origin)
                 if audio is not None
                 else np.zeros(num_samples, dtype=np.float32)
             )
+            if not np.isfinite(waveform).all():
+                raise DecodeError(name, "the audio has NaN or infinite samples")
         except DecodeError:
             raise
         except (av.error.FFmpegError, OSError, ValueError) as error:
