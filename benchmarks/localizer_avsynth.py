@@ -67,6 +67,7 @@ def main() -> None:
             seed=args.seed,
             dataloader_num_workers=1,
             use_cpu=True,
+            remove_unused_columns=False,
         )
         steps_per_epoch = math.ceil(len(train) / args.batch_size)
         mean_pooling_steps = round(args.mean_pooling_epochs * steps_per_epoch)

@@ -5,6 +5,7 @@ EZ-VSL's contrastive loss (optionally on mean-pooled frames for the first steps)
 then with FNAC's weighted terms (as FNAC trains).
 """
 
+import logging
 import os
 
 import numpy as np
@@ -15,15 +16,21 @@ from transformers import Trainer, TrainingArguments
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from .configuration_avssl import AVSSLLocalizerConfig
-from .data import Clip, load_clip
+from .data import Clip, DecodeError, load_clip
 from .data.audio import feature_seconds, localizer_spectrogram
+from .data.bad_files import BadFileMonitor, TooManyBadFiles
+from .data.collation import MAX_REPLACEMENTS
 from .modeling_localizer import AVSSLLocalizer, localization_losses
 
 
+logger = logging.getLogger(__name__)
+
+
 class LocalizerClips(Dataset):
-    """`{"pixel_values": (3, S, S), "spectrogram": (1, freq, time)}` from video files: in training a random clip
-    position and frame, flipped with probability 0.5; otherwise the middle frame of the centre clip. Randomness
-    comes from torch's generator, which the Trainer seeds (per DataLoader worker too)."""
+    """`{"pixel_values": (3, S, S), "spectrogram": (1, freq, time), "bad_files"}` from video files: in training a
+    random clip position and frame, flipped with probability 0.5; otherwise the middle frame of the centre clip. A
+    file that cannot be decoded is replaced by a random other one and noted in `bad_files` as `(source, cause)`, as in
+    the main stage. Randomness comes from torch's generator, which the Trainer seeds (per DataLoader worker too)."""
 
     def __init__(self, files: list[str], config: AVSSLLocalizerConfig, num_frames: int, training: bool):
         self.files, self.config, self.num_frames, self.training = list(files), config, num_frames, training
@@ -31,21 +38,35 @@ class LocalizerClips(Dataset):
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        features = self.config.audio_features
-        clip = load_clip(
-            self.files[index],
-            self.num_frames,
-            audio_seconds=feature_seconds(features),
-            sample_rate=features["sample_rate"],
-            training=self.training,
-            rng=np.random.default_rng(int(torch.randint(2**62, ()))),
-        )
+    def __getitem__(self, index: int) -> dict:
+        features, bad_files = self.config.audio_features, []
+        while True:
+            try:
+                clip = load_clip(
+                    self.files[index],
+                    self.num_frames,
+                    audio_seconds=feature_seconds(features),
+                    sample_rate=features["sample_rate"],
+                    training=self.training,
+                    rng=np.random.default_rng(int(torch.randint(2**62, ()))),
+                )
+                break
+            except DecodeError as error:
+                bad_files.append((error.source, error.cause))
+                if len(bad_files) > MAX_REPLACEMENTS:
+                    raise TooManyBadFiles(f"{len(bad_files)} files in a row could not be decoded: {error}") from error
+                index = int(torch.randint(len(self.files), ()))
         frame_index = int(torch.randint(self.num_frames, ())) if self.training else self.num_frames // 2
         inputs = localizer_inputs(clip, frame_index, self.config)
         if self.training and float(torch.rand(())) < 0.5:
             inputs["pixel_values"] = inputs["pixel_values"].flip(-1)
-        return inputs
+        return {**inputs, "bad_files": bad_files}
+
+
+def collate(samples: list[dict]) -> dict:
+    """Stacks the samples' tensors; `bad_files` lists the notes of every replaced file."""
+    batch = {key: torch.stack([sample[key] for sample in samples]) for key in ("pixel_values", "spectrogram")}
+    return {**batch, "bad_files": [note for sample in samples for note in sample["bad_files"]]}
 
 
 def localizer_inputs(clip: Clip, frame_index: int, config: AVSSLLocalizerConfig) -> dict[str, torch.Tensor]:
@@ -65,11 +86,23 @@ class LocalizerTrainer(Trainer):
     frames for the first `mean_pooling_steps` (a warm-up for encoders trained from scratch), then EZ-VSL's term
     alone until `fnac_warmup_steps`, then with FNAC's weighted terms."""
 
-    def __init__(self, *args, fnac_warmup_steps: int = 0, mean_pooling_steps: int = 0, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        *args,
+        fnac_warmup_steps: int = 0,
+        mean_pooling_steps: int = 0,
+        bad_files: BadFileMonitor | None = None,
+        **kwargs,
+    ):
+        super().__init__(*args, data_collator=collate, **kwargs)
+        if self.args.remove_unused_columns:
+            raise ValueError("LocalizerTrainer reads the samples' `bad_files`: set remove_unused_columns=False.")
         self.fnac_warmup_steps, self.mean_pooling_steps = fnac_warmup_steps, mean_pooling_steps
+        self.bad_files = bad_files if bad_files is not None else BadFileMonitor()
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        inputs = dict(inputs)
+        self.bad_files.update(len(inputs["pixel_values"]), inputs.pop("bad_files", []))
         step = self.state.global_step
         if step < self.mean_pooling_steps:
             outputs = model(**inputs)
@@ -92,9 +125,11 @@ def train_localizer(
     args: TrainingArguments,
     fnac_warmup_steps: int = 0,
     mean_pooling_steps: int = 0,
+    bad_files: BadFileMonitor | None = None,
 ) -> AVSSLLocalizer:
     """Trains a fresh localizer on the clips in `files` (with every process of a distributed run) and saves it to
-    `output_dir` with `save_pretrained`."""
+    `output_dir` with `save_pretrained`. Bad files are replaced, counted by `bad_files` (which stops the run when
+    there are too many) and summed up in the log."""
     model = AVSSLLocalizer(config)
     trainer = LocalizerTrainer(
         model=model,
@@ -102,7 +137,9 @@ def train_localizer(
         train_dataset=LocalizerClips(files, config, num_frames, training=True),
         fnac_warmup_steps=fnac_warmup_steps,
         mean_pooling_steps=mean_pooling_steps,
+        bad_files=bad_files,
     )
     trainer.train()
+    logger.info("localizer: %s", trainer.bad_files.summary())
     trainer.save_model(str(output_dir))  # by the main process only, when several train together
     return model.eval()

@@ -1,4 +1,5 @@
-"""Behaviour of training batches: views of each sample, labels hidden for unlabeled ones, bad files counted."""
+"""Behaviour of training batches: views of each sample, labels hidden for unlabeled ones, bad files replaced and
+counted."""
 
 import json
 import logging
@@ -42,7 +43,7 @@ def test_an_unlabeled_batch_holds_weak_and_strong_views_and_hidden_labels(folder
 def test_a_labeled_batch_holds_its_weak_view_and_labels(folder):
     rows = video_folder(folder, "train").dataset
     batch = next(iter(training_loader(rows, transform(strong=False), 3, seed=0, labeled=True)))
-    assert set(batch) == {"index", "labels", "pixel_values", "input_values", "bad_files"}
+    assert set(batch) == {"index", "labels", "pixel_values", "input_values", "sources", "bad_files"}
     assert batch["labels"].tolist() == [rows[int(i)]["label"] for i in batch["index"]]
 
 
@@ -60,23 +61,47 @@ def test_views_depend_on_the_seed_and_stream_position_not_on_workers(folder):
     assert not torch.equal(batches(0)[0]["strong_pixel_values"], batches(0, seed=1)[0]["strong_pixel_values"])
 
 
-def test_bad_files_are_skipped_named_and_counted(tmp_path, caplog):
-    write_video(tmp_path / "train" / "a" / "good.mp4")
-    write_video(tmp_path / "train" / "a" / "silent.mp4", audio=False)
-    write_broken(tmp_path / "train" / "b" / "broken.mp4")
-    write_video(tmp_path / "train" / "b" / "fine.mp4")
-    rows = video_folder(tmp_path, "train").dataset
-    monitor = BadFileMonitor(max_fraction=0.6, window=8)
+def bad_file_tree(root):
+    write_video(root / "train" / "a" / "good.mp4")
+    write_video(root / "train" / "a" / "silent.mp4", audio=False)
+    write_broken(root / "train" / "b" / "broken.mp4")
+    write_video(root / "train" / "b" / "fine.mp4")
+    return video_folder(root, "train").dataset
+
+
+@pytest.mark.parametrize("labeled", [True, False])
+def test_bad_files_are_replaced_so_batches_keep_their_size_and_are_named_and_counted(tmp_path, caplog, labeled):
+    rows = bad_file_tree(tmp_path)
+    monitor = BadFileMonitor(max_fraction=0.9, window=100)
 
     with caplog.at_level(logging.WARNING):
-        for batch in islice(training_loader(rows, transform(True), 2, seed=0, labeled=False), 2):  # one epoch
-            monitor.update(len(batch.get("index", [])), batch["bad_files"])
+        batches = list(islice(training_loader(rows, transform(not labeled), 2, seed=0, labeled=labeled), 4))
+        for batch in batches:
+            monitor.update(len(batch["index"]), batch["bad_files"])
 
-    assert monitor.skipped == 2 and monitor.seen == 4
+    assert [len(batch["index"]) for batch in batches] == [2, 2, 2, 2]
+    assert {source.rsplit("/", 1)[-1] for batch in batches for source in batch["sources"]} <= {"good.mp4", "fine.mp4"}
+    assert monitor.skipped >= 4 and monitor.seen == 8 + monitor.skipped  # each bad file drawn in each epoch, at least
     assert "silent.mp4" in caplog.text and "broken.mp4" in caplog.text
-    assert monitor.summary() == (
-        "Skipped 2 bad files of 4 samples (1 no audio stream, 1 not a readable media container)."
-    )
+    assert "no audio stream" in monitor.summary() and "not a readable media container" in monitor.summary()
+
+
+def test_replacements_are_the_same_in_every_run(tmp_path):
+    rows = bad_file_tree(tmp_path)
+
+    def sources():
+        loader = training_loader(rows, transform(False), 2, seed=0, labeled=True)
+        return [batch["sources"] for batch in islice(loader, 4)]
+
+    assert sources() == sources()
+
+
+def test_a_stream_of_bad_files_only_stops_with_an_error_that_names_them(tmp_path):
+    write_broken(tmp_path / "train" / "a" / "broken.mp4")
+    write_video(tmp_path / "train" / "b" / "silent.mp4", audio=False)
+    rows = video_folder(tmp_path, "train").dataset
+    with pytest.raises(TooManyBadFiles, match=r"21 files in a row could not be decoded .*(broken|silent)\.mp4"):
+        next(iter(training_loader(rows, transform(False), 1, seed=0, labeled=True)))
 
 
 def test_too_many_bad_files_in_a_window_stop_the_run():
@@ -85,6 +110,13 @@ def test_too_many_bad_files_in_a_window_stop_the_run():
     monitor.update(1, [("b.mp4", "no audio stream")])  # 2 of 8: tolerated
     with pytest.raises(TooManyBadFiles, match=r"3 of the last 8 samples .* \(more than 25%\).*3 no audio stream"):
         monitor.update(0, [("c.mp4", "no audio stream")])
+
+
+def test_a_short_run_is_stopped_too_once_fifty_samples_were_read():
+    monitor = BadFileMonitor(max_fraction=0.1, window=500)
+    monitor.update(20, [("a.mp4", "no audio stream")] * 10)  # a third bad, but only 30 samples read so far
+    with pytest.raises(TooManyBadFiles, match=r"10 of the last 50 samples"):
+        monitor.update(20, [])
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,14 @@
-"""Behaviour of self-supervised localizer training with the Trainer: no labels, FNAC terms after a warm-up."""
+"""Behaviour of self-supervised localizer training with the Trainer: no labels, FNAC terms after a warm-up, bad files
+replaced and counted."""
+
+import logging
 
 import torch
 from transformers import TrainingArguments
 
 from modeling_avssl import AVSSLLocalizer, AVSSLLocalizerConfig
 from modeling_avssl.data.avsynth import generate
+from modeling_avssl.data.bad_files import BadFileMonitor
 from modeling_avssl.localizer_training import LocalizerClips, LocalizerTrainer, train_localizer
 from modeling_avssl.modeling_localizer import localization_losses
 
@@ -25,6 +29,7 @@ def arguments(tmp_path, **overrides) -> TrainingArguments:
         report_to=[],
         save_strategy="no",
         disable_tqdm=True,
+        remove_unused_columns=False,
     )
     values.update(overrides)
     return TrainingArguments(**values)
@@ -37,7 +42,8 @@ def videos(tmp_path, count: int = 4) -> list[str]:
 
 def test_samples_are_one_normalised_frame_and_the_fbank_of_the_clip(tmp_path):
     sample = LocalizerClips(videos(tmp_path, 1), tiny_config(), num_frames=16, training=False)[0]
-    assert set(sample) == {"pixel_values", "spectrogram"}  # nothing about the label
+    assert set(sample) == {"pixel_values", "spectrogram", "bad_files"}  # nothing about the label
+    assert sample["bad_files"] == []
     assert sample["pixel_values"].shape == (3, 64, 64) and sample["spectrogram"].shape == (1, 32, 64)
 
 
@@ -48,6 +54,23 @@ def test_training_updates_the_weights_and_saves_a_loadable_localizer(tmp_path):
     loaded = AVSSLLocalizer.from_pretrained(tmp_path / "localizer")
     assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items() if v.is_floating_point())
     assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
+
+
+def test_bad_files_are_replaced_counted_and_summed_up_in_the_log(tmp_path, caplog):
+    files = videos(tmp_path)
+    (tmp_path / "broken.mp4").write_bytes(b"not a video")
+    monitor = BadFileMonitor(max_fraction=0.9, window=100)
+    with caplog.at_level(logging.INFO):
+        train_localizer(
+            [str(tmp_path / "broken.mp4")] + files,
+            tmp_path / "loc",
+            tiny_config(),
+            16,
+            arguments(tmp_path),
+            bad_files=monitor,
+        )
+    assert monitor.skipped >= 1 and monitor.seen == 4 + monitor.skipped  # 2 steps of 2 samples, all decoded
+    assert "broken.mp4" in caplog.text and "localizer: Skipped" in caplog.text
 
 
 def test_the_loss_is_ez_vsls_alone_during_the_warm_up_then_fnacs(tmp_path):

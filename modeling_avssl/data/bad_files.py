@@ -12,6 +12,8 @@ from collections import Counter, deque
 
 logger = logging.getLogger(__name__)
 
+MIN_SAMPLES = 50  # the share is checked once this many samples (or a whole window) were read, so short runs too
+
 
 class TooManyBadFiles(RuntimeError):
     """More than the allowed fraction of recent samples could not be decoded."""
@@ -22,7 +24,8 @@ class BadFileMonitor:
 
     Args:
         max_fraction: the largest share of bad samples tolerated in a window.
-        window: how many recent samples the share is measured over; the check starts once that many were read.
+        window: how many recent samples the share is measured over; the check starts once `MIN_SAMPLES` (or the whole
+            window, if smaller) were read, over the samples read so far.
     """
 
     def __init__(self, max_fraction: float = 0.1, window: int = 500):
@@ -41,10 +44,10 @@ class BadFileMonitor:
             self.reasons[cause.split(" (")[0]] += 1  # the kind of failure, without FFmpeg's details
         self.recent.extend([True] * num_good + [False] * len(bad_files))
         self.seen += num_good + len(bad_files)
-        bad = self.recent.count(False)
-        if len(self.recent) == self.window and bad > self.max_fraction * self.window:
+        bad, recent = self.recent.count(False), len(self.recent)
+        if recent >= min(self.window, MIN_SAMPLES) and bad > self.max_fraction * recent:
             raise TooManyBadFiles(
-                f"{bad} of the last {self.window} samples could not be decoded (more than {self.max_fraction:.0%}); "
+                f"{bad} of the last {recent} samples could not be decoded (more than {self.max_fraction:.0%}); "
                 f"stopping rather than training on what is left. {self.summary()} Check the data "
                 "(`python -m modeling_avssl.data inspect PATH`) or raise `max_bad_fraction`."
             )

@@ -2,8 +2,10 @@
 
 A labeled sample becomes its weak view, clean audio features and `labels`; an unlabeled one its weak view and clean
 audio (for the teacher), its strong view and SpecAugmented audio (for the student), and `hidden_labels`, which only
-diagnostics read. A file that cannot be decoded becomes a note in the batch's `bad_files` instead of a sample, so
-the training loop counts it (see `bad_files.BadFileMonitor`) and the run goes on.
+diagnostics read. Every sample names its file (`sources`). A file that cannot be decoded is replaced by another
+sample of the same stream (a row drawn from the sample's position, or the stream's next sample) and becomes a note
+in the batch's `bad_files`, so batches keep their size (the processes of a distributed run stay in step), the
+training loop counts it (see `bad_files.BadFileMonitor`) and the run goes on.
 """
 
 from collections.abc import Iterator, Sequence
@@ -17,9 +19,13 @@ from datasets.distributed import split_dataset_by_node
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
 from .audio import localizer_spectrogram, log_mel_fbank, spec_augment
-from .decoding import DecodeError, load_clip
+from .bad_files import TooManyBadFiles
+from .decoding import DecodeError, describe, load_clip
 from .sampling import ShardedStream
 from .video_transforms import VideoAugmentation, frames_to_video
+
+
+MAX_REPLACEMENTS = 20  # bad files in a row one sample may replace before the data is taken to be wrong
 
 
 @dataclass
@@ -98,17 +104,31 @@ class TrainingClips(Dataset):
         return len(self.rows)
 
     def __getitem__(self, item: tuple[int, int]) -> dict:
+        """The sample at stream `position`; a bad file is replaced by rows drawn from `(seed, position)`, the same
+        rows in every run (so a resumed run reads what the uninterrupted one read)."""
         row, position = item
-        return _decoded(self.rows[row], self.transform, (self.seed, position), self.label_key)
+        bad_files = []
+        replacements = np.random.default_rng([self.seed, position, 1])
+        for attempt in range(MAX_REPLACEMENTS + 1):
+            seed = (self.seed, position) if attempt == 0 else (self.seed, position, 1, attempt)
+            try:
+                return _decoded(self.rows[row], self.transform, seed, self.label_key, bad_files)
+            except DecodeError as error:
+                bad_files.append((error.source, error.cause))
+                row = int(replacements.integers(len(self.rows)))
+        raise _too_many_in_a_row(bad_files)
 
 
 def collate(samples: list[dict]) -> dict:
-    """Stacks the decoded samples; `bad_files` lists `(source, cause)` of those that could not be decoded."""
-    good = [sample for sample in samples if "bad_file" not in sample]
-    batch = {"bad_files": [sample["bad_file"] for sample in samples if "bad_file" in sample]}
-    for key in good[0] if good else ():
-        values = [sample[key] for sample in good]
-        batch[key] = torch.stack(values) if isinstance(values[0], torch.Tensor) else torch.tensor(values)
+    """Stacks the decoded samples; `sources` names their files and `bad_files` lists `(source, cause)` of the files
+    that were replaced."""
+    batch = {"bad_files": [note for sample in samples for note in sample["bad_files"]]}
+    for key in samples[0]:
+        values = [sample[key] for sample in samples]
+        if key == "sources":
+            batch[key] = values
+        elif key != "bad_files":
+            batch[key] = torch.stack(values) if isinstance(values[0], torch.Tensor) else torch.tensor(values)
     return batch
 
 
@@ -143,13 +163,20 @@ class StreamedClips(IterableDataset):
         while True:
             shuffled = self.rows.shuffle(seed=self.seed, buffer_size=self.shuffle_buffer)
             shuffled.set_epoch(epoch)
-            empty = True
+            empty, bad_files = True, []
             for sample in shuffled:
                 empty = False
                 if skip:
                     skip -= 1
                     continue
-                yield _decoded(sample, self.transform, (self.seed, epoch, sample["index"]), self.label_key)
+                seed = (self.seed, epoch, sample["index"])
+                try:
+                    yield _decoded(sample, self.transform, seed, self.label_key, bad_files)
+                    bad_files = []
+                except DecodeError as error:
+                    bad_files.append((error.source, error.cause))
+                    if len(bad_files) > MAX_REPLACEMENTS:
+                        raise _too_many_in_a_row(bad_files) from error
             if empty:
                 raise ValueError("The streamed source yields no samples.")
             epoch += 1
@@ -165,13 +192,21 @@ class SkipBatches:
         return islice(self.loader, self.count, None)
 
 
-def _decoded(sample: dict, transform: ClipTransform, seed: Sequence[int], label_key: str) -> dict:
-    """The views of a row, or its `bad_file` note."""
-    try:
-        views = transform(sample["video"], seed)
-    except DecodeError as error:
-        return {"bad_file": (error.source, error.cause)}
-    return {"index": sample["index"], label_key: sample["label"], **views}
+def _decoded(
+    sample: dict, transform: ClipTransform, seed: Sequence[int], label_key: str, bad_files: list[tuple[str, str]]
+) -> dict:
+    """The views of a row, with the notes of the bad files it replaces; raises `DecodeError` for a bad file."""
+    views = transform(sample["video"], seed)
+    source = describe(sample["video"])
+    return {"index": sample["index"], label_key: sample["label"], "sources": source, "bad_files": bad_files, **views}
+
+
+def _too_many_in_a_row(bad_files: list[tuple[str, str]]) -> TooManyBadFiles:
+    listed = "; ".join(f"{source}: {cause}" for source, cause in bad_files[-3:])
+    return TooManyBadFiles(
+        f"{len(bad_files)} files in a row could not be decoded (the last: {listed}); the data is wrong. Check it "
+        "with `python -m modeling_avssl.data inspect PATH`."
+    )
 
 
 def training_loader(
