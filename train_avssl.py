@@ -30,6 +30,7 @@ from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from modeling_avssl import AVSSLConfig, AVSSLForVideoClassification, AVSSLLocalizerConfig, AVSSLProcessor
 from modeling_avssl.data.avsynth import generate
+from modeling_avssl.data.bad_files import BadFileMonitor
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.sources import SOURCE_KINDS, load_source
 from modeling_avssl.data.splits import LabeledSplit, hold_out, load_or_create_split, split_rows
@@ -364,6 +365,7 @@ def prepare_localizer(stages: StageArguments, training_args: AVSSLTrainingArgume
         logging_steps=max(steps_per_epoch, 1),
         save_strategy="no",
         report_to=[],
+        remove_unused_columns=False,  # the samples carry their bad-file notes
         seed=training_args.seed,
         use_cpu=training_args.use_cpu,
         bf16=training_args.bf16,
@@ -380,6 +382,7 @@ def prepare_localizer(stages: StageArguments, training_args: AVSSLTrainingArgume
         args,
         fnac_warmup_steps=mean_pooling_steps + steps_per_epoch,
         mean_pooling_steps=mean_pooling_steps,
+        bad_files=BadFileMonitor(training_args.max_bad_fraction, training_args.bad_file_window),
     )
     PartialState().wait_for_everyone()  # until the main process has saved it
 

@@ -9,6 +9,7 @@ are contrasted across modalities (L_c). `L = L_s + gamma_u L_u + gamma_mix L_mix
 
 import itertools
 import json
+import logging
 import math
 import os
 from collections import defaultdict
@@ -24,11 +25,15 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_utils import rotate_checkpoints
 
+from . import checkpoints
+from .checkpoints import MIXING_RNG_FILE, STATE_FILE, TEACHER_FILE
 from .data import DecodeError, load_clip, log_mel_fbank
 from .data.bad_files import BadFileMonitor
 from .data.collation import ClipTransform, training_loader
 from .data.video_transforms import frames_to_video
+from .divergence import FiniteGradients, check_loss
 from .losses import contrastive_loss, mix_loss, svformer_mix_loss, unlabeled_loss
 from .mixing import asl_guided_mask, maps_to_token_grid, mix_audio, tube_token_mask
 from .modeling_localizer import AVSSLLocalizer
@@ -38,7 +43,7 @@ from .thresholds import FixedThreshold, FlexMatchThresholds
 
 
 METRIC_PATH = os.path.join(os.path.dirname(__file__), "metrics", "video_accuracy")
-TEACHER_FILE, STATE_FILE = "teacher.safetensors", "avssl_state.json"
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -257,20 +262,22 @@ class AVSSLTrainer(Trainer):
         self.start_step = 0  # the streams' first step: the resumed checkpoint's
         self._terms: dict[str, list[float]] = defaultdict(list)
         self.add_callback(_TeacherFollowsStudent(self))
+        self.finite_gradients = FiniteGradients()
+        self.add_callback(self.finite_gradients)
 
     def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs):
-        if resume_from_checkpoint is True:
-            from transformers.trainer_utils import get_last_checkpoint
-
-            resume_from_checkpoint = get_last_checkpoint(self.args.output_dir)
-            if resume_from_checkpoint is None:
-                raise ValueError(f"No checkpoint to resume from in {self.args.output_dir}.")
-        if resume_from_checkpoint:
-            self._load_method_state(resume_from_checkpoint)
-            with open(os.path.join(resume_from_checkpoint, "trainer_state.json")) as handle:
+        """`resume_from_checkpoint`: a checkpoint folder, or True / "true" / "latest" for the newest complete one in
+        `output_dir`; every file of it is checked before anything is read (`checkpoints.validate`)."""
+        args = self.args
+        folder = checkpoints.resolve(resume_from_checkpoint, args.output_dir)
+        if folder is not None:
+            checkpoints.validate(folder, args.process_index, args.world_size, args.save_only_model)
+            logger.info("Resuming from %s", folder)
+            self._load_method_state(folder)
+            with open(os.path.join(folder, "trainer_state.json")) as handle:
                 self.start_step = json.load(handle)["global_step"]
-        self.resumed_from = resume_from_checkpoint or None
-        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+        self.resumed_from = folder
+        return super().train(resume_from_checkpoint=folder, **kwargs)
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
         """The student's weights through `from_pretrained`, which knows the checkpoint names transformers saves
@@ -336,6 +343,7 @@ class AVSSLTrainer(Trainer):
         labeled, unlabeled = inputs["labeled"], inputs["unlabeled"]
         for batch in (labeled, unlabeled):
             self.bad_files.update(len(batch.get("index", [])), batch.get("bad_files", []))
+            self.finite_gradients.sources += batch.get("sources", [])
         supervised = model(labeled["pixel_values"], self._audio(labeled, "input_values"), labels=labeled["labels"])
         terms = {"loss_s": supervised.loss}
         args = self.args
@@ -350,6 +358,7 @@ class AVSSLTrainer(Trainer):
         for name, weight in weights.items():
             if name in terms and weight:
                 loss = loss + weight * terms[name]
+        check_loss(self.state.global_step + 1, terms, self.finite_gradients.sources)
         for name, value in terms.items():
             self._terms[name].append(float(value.detach()))
         return (loss, supervised) if return_outputs else loss
@@ -441,7 +450,14 @@ class AVSSLTrainer(Trainer):
         super().log(logs, start_time)
 
     def _save_checkpoint(self, model, trial) -> None:
-        super()._save_checkpoint(model, trial)
+        """The Trainer's checkpoint, then the method's state (teacher, threshold record, bad-file counts, each
+        process's mixing generator); marked complete once every process has written, and only then are older
+        checkpoints rotated away (so a run killed while saving still has its last complete one)."""
+        limit, self.args.save_total_limit = self.args.save_total_limit, None
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self.args.save_total_limit = limit
         folder = os.path.join(self.args.output_dir, f"checkpoint-{self.state.global_step}")
         if self.args.should_save:
             save_file(
@@ -454,8 +470,12 @@ class AVSSLTrainer(Trainer):
             }
             with open(os.path.join(folder, STATE_FILE), "w") as handle:
                 json.dump(state, handle)
-        with open(os.path.join(folder, f"mixing_rng_{self.args.process_index}.json"), "w") as handle:
+        with open(os.path.join(folder, MIXING_RNG_FILE.format(self.args.process_index)), "w") as handle:
             json.dump(self.rng.bit_generator.state, handle)
+        self.accelerator.wait_for_everyone()
+        if self.args.should_save:
+            checkpoints.mark_complete(folder, self.state.global_step)
+            rotate_checkpoints(self.args.output_dir, limit, self.state.best_model_checkpoint, use_mtime=True)
 
     def _load_method_state(self, folder: str) -> None:
         """The teacher, the threshold record, the bad-file counts and this process's mixing generator."""
@@ -465,7 +485,7 @@ class AVSSLTrainer(Trainer):
         self.thresholds.load_state_dict({k: torch.tensor(v) for k, v in state["thresholds"].items()})
         self.bad_files.reasons.update(state["bad_files"])
         self.bad_files.seen = state["samples_seen"]
-        with open(os.path.join(folder, f"mixing_rng_{self.args.process_index}.json")) as handle:
+        with open(os.path.join(folder, MIXING_RNG_FILE.format(self.args.process_index))) as handle:
             self.rng.bit_generator.state = json.load(handle)
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:

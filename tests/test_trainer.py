@@ -4,6 +4,7 @@ that two processes keep one teacher and one FlexMatch record."""
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -12,14 +13,16 @@ import torch
 from safetensors.torch import load_file
 
 from modeling_avssl import AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLocalizerConfig, trainer_avssl
+from modeling_avssl.checkpoints import CheckpointError
 from modeling_avssl.data import VideoAugmentation
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.sources import video_folder
+from modeling_avssl.divergence import NonFiniteTraining
 from modeling_avssl.trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
 from tiny import make_tiny_config
 from train_avssl import DEFAULT_CONFIG, parse_arguments, starting_point
 from train_avssl import main as train
-from trees import write_video
+from trees import write_broken, write_video
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -35,7 +38,7 @@ def rows(tmp_path_factory):
     return video_folder(root, "train").dataset
 
 
-def trainer_for(tmp_path, rows, **overrides) -> AVSSLTrainer:
+def trainer_for(tmp_path, rows, labeled=(0, 1, 2), unlabeled=(3, 4, 5), **overrides) -> AVSSLTrainer:
     config = make_tiny_config(id2label={0: "a", 1: "b", 2: "c"})
     values = {
         "output_dir": str(tmp_path / "run"),
@@ -52,10 +55,10 @@ def trainer_for(tmp_path, rows, **overrides) -> AVSSLTrainer:
     return AVSSLTrainer(
         AVSSLForVideoClassification(config),
         AVSSLTrainingArguments(**values),
-        labeled=rows.select([0, 1, 2]),
-        unlabeled=rows.select([3, 4, 5]),
+        labeled=rows.select(labeled),
+        unlabeled=rows.select(unlabeled),
         transform=transform,
-        num_unlabeled_indices=6,
+        num_unlabeled_indices=len(rows),
     )
 
 
@@ -123,6 +126,43 @@ def test_the_mix_target_uses_the_lambda_and_partner_of_the_mixed_input(tmp_path,
     assert torch.equal(seen["mixed_audio"], audio_mixup(unlabeled["strong_input_values"], partner, lam))
     probs = trainer.teacher(unlabeled["pixel_values"], unlabeled["input_values"]).logits.softmax(dim=-1)
     torch.testing.assert_close(seen["target"], lam[:, None] * probs + (1 - lam[:, None]) * probs[partner])
+
+
+def test_broken_labeled_and_unlabeled_files_are_replaced_and_the_run_goes_on(tmp_path):
+    root = tmp_path / "clips"
+    for i in range(6):
+        write_video(root / "train" / f"class{i % 3}" / f"{i}.mp4", shade=40 * (i % 3), frames=16)
+    write_broken(root / "train" / "class0" / "broken.mp4")  # row 2: labeled
+    write_video(root / "train" / "class2" / "silent.mp4", audio=False, frames=16)  # row 7: unlabeled
+    rows = video_folder(root, "train").dataset
+    assert rows["video"][2].endswith("broken.mp4") and rows["video"][7].endswith("silent.mp4")
+    trainer = trainer_for(tmp_path, rows, unlabeled=(3, 4, 5, 6, 7), max_steps=6, max_bad_fraction=0.9)
+
+    trainer.train()
+
+    assert trainer.state.global_step == 6
+    assert trainer.bad_files.reasons["not a readable media container"] >= 1
+    assert trainer.bad_files.reasons["no audio stream"] >= 1
+    assert len(trainer._terms["loss_u"]) == 6  # every unlabeled batch was full, so every step had its terms
+
+
+def test_a_non_finite_loss_stops_the_run_naming_the_step_and_the_files(tmp_path, rows):
+    trainer = trainer_for(tmp_path, rows, save_strategy="steps", save_steps=1)
+    with torch.no_grad():
+        trainer.model.classifier.weight.fill_(float("nan"))
+    with pytest.raises(NonFiniteTraining, match=r"step 1: the loss \(loss_s nan.*\.mp4"):
+        trainer.train()
+    assert not os.path.exists(tmp_path / "run" / "checkpoint-1")
+
+
+def test_a_non_finite_gradient_stops_the_run_before_the_optimizer_step(tmp_path, rows):
+    trainer = trainer_for(tmp_path, rows, mask_type="none", gamma_u=0, gamma_mix=0, gamma_contrastive=0)
+    weight = trainer.model.classifier.weight
+    before = weight.detach().clone()
+    weight.register_hook(lambda gradient: gradient * float("inf"))
+    with pytest.raises(NonFiniteTraining, match=r"step 1: a gradient is not finite.*\.mp4"):
+        trainer.train()
+    assert torch.equal(weight.detach(), before)
 
 
 def test_an_epoch_is_one_pass_over_the_labeled_clips(tmp_path, rows):
@@ -210,27 +250,95 @@ def tiny_run(output_dir, data_path, *extra) -> list[str]:
     ]
 
 
-def test_a_resumed_run_ends_with_the_uninterrupted_runs_student_and_teacher(tmp_path, avsynth):
-    checkpoints = ["--max_steps", "4", "--save_strategy", "steps", "--save_steps", "2"]
-    train(tiny_run(tmp_path / "whole", avsynth, *checkpoints))
-    train(
-        tiny_run(
-            tmp_path / "resumed",
-            avsynth,
-            *checkpoints,
-            "--resume_from_checkpoint",
-            str(tmp_path / "whole" / "checkpoint-2"),
-        )
-    )
+CHECKPOINTS = ["--max_steps", "4", "--save_strategy", "steps", "--save_steps", "2"]
+KILLED_WHILE_SAVING = """
+import os, runpy, signal, sys
+from modeling_avssl import trainer_avssl
 
+save_file = trainer_avssl.save_file
+
+
+def save_then_die(tensors, path, *args, **kwargs):  # the teacher of checkpoint-4 written, the rest not
+    save_file(tensors, path, *args, **kwargs)
+    if "checkpoint-4" in str(path):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+trainer_avssl.save_file = save_then_die
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, avsynth):
+    """A run of 4 steps with checkpoints at steps 2 and 4."""
+    output_dir = tmp_path_factory.mktemp("uninterrupted")
+    train(tiny_run(output_dir, avsynth, *CHECKPOINTS))
+    return output_dir
+
+
+def assert_same_end(resumed, uninterrupted):
     for name in ("model.safetensors", "teacher.safetensors"):
-        whole = load_file(tmp_path / "whole" / "checkpoint-4" / name)
-        resumed = load_file(tmp_path / "resumed" / "checkpoint-4" / name)
-        assert whole.keys() == resumed.keys()
+        whole = load_file(uninterrupted / "checkpoint-4" / name)
+        other = load_file(resumed / "checkpoint-4" / name)
+        assert whole.keys() == other.keys()
         for key in whole:
-            torch.testing.assert_close(resumed[key], whole[key], atol=1e-6, rtol=0, msg=f"{name}: {key}")
-    whole_state = json.loads((tmp_path / "whole" / "checkpoint-4" / "avssl_state.json").read_text())
-    assert json.loads((tmp_path / "resumed" / "checkpoint-4" / "avssl_state.json").read_text()) == whole_state
+            torch.testing.assert_close(other[key], whole[key], atol=1e-6, rtol=0, msg=f"{name}: {key}")
+    whole_state = json.loads((uninterrupted / "checkpoint-4" / "avssl_state.json").read_text())
+    assert json.loads((resumed / "checkpoint-4" / "avssl_state.json").read_text()) == whole_state
+
+
+def test_a_resumed_run_ends_with_the_uninterrupted_runs_student_and_teacher(tmp_path, avsynth, uninterrupted):
+    resume = ["--resume_from_checkpoint", str(uninterrupted / "checkpoint-2")]
+    train(tiny_run(tmp_path / "resumed", avsynth, *CHECKPOINTS, *resume))
+    assert_same_end(tmp_path / "resumed", uninterrupted)
+
+
+def test_a_run_killed_while_saving_resumes_from_its_last_complete_checkpoint(tmp_path, avsynth, uninterrupted, caplog):
+    run = tiny_run(tmp_path / "run", avsynth, *CHECKPOINTS)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_WHILE_SAVING, os.path.join(ROOT, "train_avssl.py"), *run],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    partial = tmp_path / "run" / "checkpoint-4"
+    assert (partial / "teacher.safetensors").exists() and not (partial / "checkpoint_complete.json").exists()
+
+    with caplog.at_level("INFO"):
+        train([*run, "--resume_from_checkpoint", "latest"])
+    assert f"{partial} is incomplete" in caplog.text
+    assert f"Resuming from {tmp_path / 'run' / 'checkpoint-2'}" in caplog.text
+    assert_same_end(tmp_path / "run", uninterrupted)
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda folder: (folder / "teacher.safetensors").write_bytes(b"\x00" * 20), "teacher.safetensors: damaged"),
+        (lambda folder: (folder / "avssl_state.json").write_text("{"), "avssl_state.json: damaged, not valid JSON"),
+        (lambda folder: (folder / "avssl_state.json").write_text("{}"), "avssl_state.json: damaged, it lacks"),
+        (lambda folder: (folder / "optimizer.pt").unlink(), "optimizer.pt: missing; without it the optimizer"),
+        (lambda folder: (folder / "scheduler.pt").write_bytes(b"junk"), "scheduler.pt: damaged"),
+        (lambda folder: (folder / "mixing_rng_0.json").unlink(), "mixing_rng_0.json: missing"),
+        (lambda folder: (folder / "checkpoint_complete.json").unlink(), "incomplete"),
+    ],
+    ids=["teacher", "state-json", "state-keys", "optimizer", "scheduler", "mixing-rng", "incomplete"],
+)
+def test_a_damaged_checkpoint_is_an_error_that_names_the_file(tmp_path, avsynth, uninterrupted, damage, message):
+    folder = tmp_path / "checkpoint-2"
+    shutil.copytree(uninterrupted / "checkpoint-2", folder)
+    damage(folder)
+    with pytest.raises(CheckpointError, match=message):
+        train(tiny_run(tmp_path / "resumed", avsynth, *CHECKPOINTS, "--resume_from_checkpoint", str(folder)))
+
+
+def test_resume_latest_without_a_checkpoint_says_so(tmp_path, avsynth):
+    with pytest.raises(CheckpointError, match="no complete checkpoint to resume from"):
+        train(tiny_run(tmp_path / "new", avsynth, *CHECKPOINTS, "--resume_from_checkpoint", "true"))
 
 
 def test_the_final_folder_holds_what_push_to_hub_uploads(tmp_path, avsynth):

@@ -1,0 +1,133 @@
+"""Checkpoints a run can trust: which folder a resume takes, and a check of every file in it before it is read.
+
+A checkpoint folder is complete when `COMPLETE_FILE` is in it: written (by a rename, so never half written) after
+every process has written its files, and before older checkpoints are rotated away. A run killed while saving
+leaves a folder without it, which `--resume_from_checkpoint latest` passes over for the newest complete one. Each
+file of the folder is read once before resuming, so a damaged or missing one is an error that names it and says
+what is wrong (or, for optional state, a warning that says what restarts) rather than a parser's traceback.
+"""
+
+import json
+import logging
+import os
+import re
+
+import torch
+from safetensors import SafetensorError, safe_open
+
+
+logger = logging.getLogger(__name__)
+
+COMPLETE_FILE = "checkpoint_complete.json"
+TEACHER_FILE, STATE_FILE = "teacher.safetensors", "avssl_state.json"
+MIXING_RNG_FILE = "mixing_rng_{}.json"  # one per process
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be resumed from: missing, incomplete, or holding a damaged file."""
+
+
+def mark_complete(folder: str, step: int) -> None:
+    """Marks `folder` complete (call once every process has written its files)."""
+    temporary = os.path.join(folder, f".{COMPLETE_FILE}.tmp")
+    with open(temporary, "w") as handle:
+        json.dump({"global_step": step}, handle)
+    os.replace(temporary, os.path.join(folder, COMPLETE_FILE))
+
+
+def is_complete(folder: str) -> bool:
+    return os.path.isfile(os.path.join(folder, COMPLETE_FILE))
+
+
+def latest_complete(output_dir: str) -> str | None:
+    """The complete `checkpoint-N` folder of `output_dir` with the largest N; incomplete newer ones are named in a
+    warning."""
+    if not os.path.isdir(output_dir):
+        return None
+    steps = sorted(
+        (int(match.group(1)), name)
+        for name in os.listdir(output_dir)
+        if (match := _CHECKPOINT.match(name)) and os.path.isdir(os.path.join(output_dir, name))
+    )
+    for _, name in reversed(steps):
+        folder = os.path.join(output_dir, name)
+        if is_complete(folder):
+            return folder
+        logger.warning("%s is incomplete (the run stopped while saving it); passing over it", folder)
+    return None
+
+
+def resolve(resume_from_checkpoint: str | bool | None, output_dir: str) -> str | None:
+    """The folder a run resumes from: None for no resume; `True`, "true" or "latest" for the newest complete
+    checkpoint of `output_dir`; otherwise the folder named, which must be complete."""
+    if resume_from_checkpoint in (None, False, "", "false", "False"):
+        return None
+    if resume_from_checkpoint is True or str(resume_from_checkpoint).lower() in ("true", "latest"):
+        folder = latest_complete(output_dir)
+        if folder is None:
+            raise CheckpointError(f"no complete checkpoint to resume from in {output_dir}")
+        return folder
+    folder = str(resume_from_checkpoint)
+    if not os.path.isdir(folder):
+        raise CheckpointError(f"{folder}: no such checkpoint folder")
+    if not is_complete(folder):
+        raise CheckpointError(
+            f"{folder}: incomplete, no {COMPLETE_FILE} (the run stopped while saving it); resume from an earlier one "
+            "or with --resume_from_checkpoint latest"
+        )
+    return folder
+
+
+def _json(path: str, keys: tuple[str, ...]) -> None:
+    try:
+        with open(path) as handle:
+            content = json.load(handle)
+    except FileNotFoundError as error:
+        raise CheckpointError(f"{path}: missing") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path}: damaged, not valid JSON ({error})") from error
+    missing = [key for key in keys if not isinstance(content, dict) or key not in content]
+    if missing:
+        raise CheckpointError(f"{path}: damaged, it lacks {', '.join(missing)}")
+
+
+def _safetensors(path: str) -> None:
+    if not os.path.isfile(path):
+        raise CheckpointError(f"{path}: missing")
+    try:
+        with safe_open(path, framework="pt") as handle:
+            for key in handle.keys():
+                handle.get_slice(key)
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{path}: damaged safetensors file ({error})") from error
+
+
+def _torch(path: str, what: str, required: bool) -> None:
+    if not os.path.isfile(path):
+        if required:
+            raise CheckpointError(f"{path}: missing; without it the {what} would silently restart")
+        logger.warning("%s: missing; the %s restarts", path, what)
+        return
+    try:
+        torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:  # noqa: BLE001 - torch.load raises many kinds on a damaged file
+        raise CheckpointError(f"{path}: damaged, cannot be loaded ({type(error).__name__}: {error})") from error
+
+
+def validate(folder: str, process_index: int, world_size: int, save_only_model: bool) -> None:
+    """Reads every file a resume of `folder` needs; raises `CheckpointError` naming the first missing or damaged one,
+    and warns of missing optional state (the RNG states of the Trainer: dropout and sampling then differ from the
+    uninterrupted run)."""
+    weights = os.path.join(folder, "model.safetensors")
+    if os.path.isfile(weights) or not os.path.isfile(os.path.join(folder, "model.safetensors.index.json")):
+        _safetensors(weights)
+    _json(os.path.join(folder, "trainer_state.json"), ("global_step",))
+    _safetensors(os.path.join(folder, TEACHER_FILE))
+    _json(os.path.join(folder, STATE_FILE), ("thresholds", "bad_files", "samples_seen"))
+    _json(os.path.join(folder, MIXING_RNG_FILE.format(process_index)), ("bit_generator", "state"))
+    if not save_only_model:
+        _torch(os.path.join(folder, "optimizer.pt"), "optimizer state (momentum)", required=True)
+        _torch(os.path.join(folder, "scheduler.pt"), "learning-rate schedule", required=True)
+        rng = "rng_state.pth" if world_size <= 1 else f"rng_state_{process_index}.pth"
+        _torch(os.path.join(folder, rng), "random state of dropout and sampling", required=False)
