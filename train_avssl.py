@@ -33,7 +33,7 @@ from modeling_avssl.data.avsynth import generate
 from modeling_avssl.data.bad_files import BadFileMonitor
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.sources import SOURCE_KINDS, load_source
-from modeling_avssl.data.splits import LabeledSplit, hold_out, load_or_create_split, split_rows
+from modeling_avssl.data.splits import LabeledSplit, hold_out, load_or_create_split, source_labels, split_rows
 from modeling_avssl.localizer_training import train_localizer
 from modeling_avssl.plotting import plot_training_curves
 from modeling_avssl.trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
@@ -80,6 +80,9 @@ class DataArguments:
     dataset: str = field(default="avsynth", metadata={"help": f"avsynth or one of {', '.join(SOURCE_KINDS)}"})
     data_path: str = field(
         default="data/avsynth", metadata={"help": "the data set's root (AVSynth: where to write it)"}
+    )
+    eval_data_path: str | None = field(
+        default=None, metadata={"help": "the test shards or Hub id of a webdataset source (default: data_path)"}
     )
     vggsound_csv: str | None = field(default=None, metadata={"help": "VGGSound's vggsound.csv"})
     train_split: str = field(default="train")
@@ -192,13 +195,15 @@ def load_data(data: DataArguments) -> tuple:
     if data.vggsound_csv:
         options["csv_file"] = data.vggsound_csv
     return load_source(kind, data.data_path, data.train_split, **options), load_source(
-        kind, data.data_path, data.eval_split, **options
+        kind, data.eval_data_path or data.data_path, data.eval_split, **options
     )
 
 
-def spread_subset(rows: datasets.Dataset, count: int) -> datasets.Dataset:
+def spread_subset(rows: datasets.Dataset | datasets.IterableDataset, count: int) -> datasets.Dataset:
     """`count` rows evenly spaced over `rows` (all of them if there are fewer). Folders list their videos class by
-    class, so the first `count` rows would hold only the first classes."""
+    class, so the first `count` rows would hold only the first classes. A stream gives its first `count`."""
+    if isinstance(rows, datasets.IterableDataset):
+        return rows.take(count)
     if count >= len(rows):
         return rows
     return rows.select(np.linspace(0, len(rows) - 1, count).round().astype(int).tolist())
@@ -434,7 +439,8 @@ def save_pictures(trainer: AVSSLTrainer, eval_rows, frame_index: int) -> list[st
     model's token grid; returns the files written."""
     out = trainer.args.output_dir
     written = [plot_training_curves(trainer.state.log_history, os.path.join(out, "loss_curves.png"))]
-    if trainer.localizer is not None and len(eval_rows) and isinstance(eval_rows[0]["video"], str):
+    local = not isinstance(eval_rows, datasets.IterableDataset) and len(eval_rows)
+    if trainer.localizer is not None and local and isinstance(eval_rows[0]["video"], str):
         frame, localization = frame_and_map(eval_rows[0]["video"], trainer.localizer, frame_index)
         frame = np.asarray(Image.fromarray(frame).resize((224, 224), Image.BILINEAR))  # panels large enough to see
         a, b = trainer.args.beta_parameters
@@ -453,10 +459,9 @@ def main(argv: list[str]) -> AVSSLTrainer:
     with training_args.main_process_first(desc="data"):
         train_source, eval_source = load_data(data_args)
         manifest = data_args.split_manifest or os.path.join(training_args.output_dir, "labeled_split.json")
-        split = load_or_create_split(
-            manifest, train_source.dataset["label"], train_source.classes, data_args.shots, data_args.split_seed
-        )
-    labeled, unlabeled = split_rows(train_source, split)
+        labels = (lambda: source_labels(train_source)) if train_source.streaming else train_source.dataset["label"]
+        split = load_or_create_split(manifest, labels, train_source.classes, data_args.shots, data_args.split_seed)
+        labeled, unlabeled = split_rows(train_source, split, os.path.join(training_args.output_dir, "labeled_cache"))
     eval_rows = eval_source.dataset
     if data_args.validation_samples:
         unlabeled, eval_rows = hold_out(unlabeled, data_args.validation_samples, data_args.split_seed)
@@ -482,20 +487,22 @@ def main(argv: list[str]) -> AVSSLTrainer:
         processor=processor,
     )
     trainer = AVSSLTrainer(model=model, args=training_args, **trainer_inputs)
-    logger.info("%d labeled and %d unlabeled clips of %d classes", len(labeled), len(unlabeled), len(split.classes))
+    unlabeled_count = "streamed" if train_source.streaming else len(unlabeled)
+    logger.info("%d labeled and %s unlabeled clips of %d classes", len(labeled), unlabeled_count, len(split.classes))
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     tests = [
         entry["unlabeled_teacher_top1"] for entry in trainer.state.log_history if "unlabeled_teacher_top1" in entry
     ]
     metrics = {"unlabeled_teacher_top1_start": tests[0], "unlabeled_teacher_top1_end": tests[-1]} if tests else {}
-    if len(eval_rows):
+    tested = eval_source.streaming or len(eval_rows) > 0
+    if tested:
         metrics.update(trainer.evaluate())
         if trainer.learns_from_unlabeled:  # the model that is not saved, beside it
             other = "student" if training_args.export_teacher else "teacher"
             metrics.update(trainer.evaluate(metric_key_prefix=other, teacher=other == "teacher"))
     timings["training"] = time.perf_counter() - start - sum(timings.values())
     logger.info("%s", trainer.bad_files.summary())
-    if stages.supervised_baseline and len(eval_rows):
+    if stages.supervised_baseline and tested:
         metrics.update(
             supervised_baseline(
                 model_args, training_args, train_source.classes, stages.oracle_eval_steps, **trainer_inputs

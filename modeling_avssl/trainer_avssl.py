@@ -20,9 +20,10 @@ import evaluate
 import numpy as np
 import torch
 import torch.distributed as dist
+from datasets.distributed import split_dataset_by_node
 from safetensors.torch import load_file, save_file
 from torch.nn import functional as F
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset
 from tqdm.auto import tqdm
 from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import rotate_checkpoints
@@ -509,12 +510,14 @@ class AVSSLTrainer(Trainer):
         teacher = args.export_teacher if teacher is None else teacher
         model = self.teacher.model if teacher else self.accelerator.unwrap_model(self.model)
         model.eval()
-        mine = rows.select(range(args.process_index, len(rows), args.world_size))
-        loader = DataLoader(
-            _EvalViews(mine, self.transform, args.eval_clips, args.eval_crops),
-            batch_size=None,
-            num_workers=args.dataloader_num_workers,
-        )
+        if isinstance(rows, datasets.IterableDataset):
+            views = _StreamedEvalViews(
+                split_dataset_by_node(rows, args.process_index, args.world_size), self.transform, args
+            )
+        else:
+            mine = rows.select(range(args.process_index, len(rows), args.world_size))
+            views = _EvalViews(mine, self.transform, args.eval_clips, args.eval_crops)
+        loader = DataLoader(views, batch_size=None, num_workers=min(args.dataloader_num_workers, _workers_for(views)))
         predictions, references, skipped = [], [], 0
         with torch.no_grad():
             progress = tqdm(loader, desc="test videos", disable=args.disable_tqdm or not self.is_local_process_zero())
@@ -543,6 +546,11 @@ class AVSSLTrainer(Trainer):
         return metrics
 
 
+def _workers_for(views) -> int:
+    """DataLoader workers a test set can use: a stream's are bounded by its shards."""
+    return views.rows.num_shards if isinstance(views, _StreamedEvalViews) else 2**31
+
+
 class _EvalViews(Dataset):
     """All test views of a video: `pixel_values` `(clips * crops, T, C, S, S)`, `input_values` per view and the
     label; None for a video that cannot be decoded."""
@@ -554,32 +562,46 @@ class _EvalViews(Dataset):
         return len(self.rows)
 
     def __getitem__(self, position: int) -> dict | None:
-        row, transform = self.rows[position], self.transform
-        pixel_values, input_values = [], []
-        try:
-            for clip_index in range(self.clips):
-                clip = load_clip(
-                    row["video"],
-                    transform.num_frames,
-                    frame_stride=transform.frame_stride,
-                    clip_index=clip_index,
-                    num_clips=self.clips,
-                    audio_seconds=transform.max_length / 100,
-                    sample_rate=transform.sample_rate,
-                )
-                views = transform.augmentation.eval_views(frames_to_video(clip.frames), self.crops)
-                features = log_mel_fbank(
-                    clip.audio, transform.sample_rate, transform.num_mel_bins, transform.max_length
-                )
-                pixel_values += views
-                input_values += [features] * len(views)
-        except DecodeError:
-            return None
-        return {
-            "pixel_values": torch.stack(pixel_values),
-            "input_values": torch.stack(input_values),
-            "label": row["label"],
-        }
+        return test_views(self.rows[position], self.transform, self.clips, self.crops)
+
+
+class _StreamedEvalViews(IterableDataset):
+    """`test_views` of each row of this process's share of a streamed test set (split over workers by shard)."""
+
+    def __init__(self, rows: datasets.IterableDataset, transform: ClipTransform, args: AVSSLTrainingArguments):
+        self.rows, self.transform, self.clips, self.crops = rows, transform, args.eval_clips, args.eval_crops
+
+    def __iter__(self):
+        for row in self.rows:
+            yield test_views(row, self.transform, self.clips, self.crops)
+
+
+def test_views(row: dict, transform: ClipTransform, clips: int, crops: int) -> dict | None:
+    """All test views of a row's video: `pixel_values` `(clips * crops, T, C, S, S)`, `input_values` per view and
+    the label; None for a video that cannot be decoded."""
+    pixel_values, input_values = [], []
+    try:
+        for clip_index in range(clips):
+            clip = load_clip(
+                row["video"],
+                transform.num_frames,
+                frame_stride=transform.frame_stride,
+                clip_index=clip_index,
+                num_clips=clips,
+                audio_seconds=transform.max_length / 100,
+                sample_rate=transform.sample_rate,
+            )
+            views = transform.augmentation.eval_views(frames_to_video(clip.frames), crops)
+            features = log_mel_fbank(clip.audio, transform.sample_rate, transform.num_mel_bins, transform.max_length)
+            pixel_values += views
+            input_values += [features] * len(views)
+    except DecodeError:
+        return None
+    return {
+        "pixel_values": torch.stack(pixel_values),
+        "input_values": torch.stack(input_values),
+        "label": row["label"],
+    }
 
 
 __all__ = ["AVSSLTrainer", "AVSSLTrainingArguments"]

@@ -6,7 +6,8 @@ training batches hand them over as `hidden_labels`, which no loss reads.
 
 import json
 import os
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import datasets
@@ -79,17 +80,34 @@ def labeled_split(labels: Sequence[int], classes: Sequence[str], shots: float, s
     return LabeledSplit(sorted(labeled), len(labels), list(classes), shots, seed)
 
 
+def source_labels(source: VideoSource) -> list[int]:
+    """`labels[i]` is the class of the sample of index `i`: the rows' labels of a map-style source; for a streamed
+    one, read in one pass over the stream (an index it lacks gets -1, which no class draws)."""
+    if not source.streaming:
+        return list(source.dataset["label"])
+    found = {row["index"]: row["label"] for row in source.dataset}
+    labels = [-1] * (max(found) + 1 if found else 0)
+    for index, label in found.items():
+        labels[index] = label
+    return labels
+
+
 def load_or_create_split(
-    path: str | os.PathLike, labels: Sequence[int], classes: Sequence[str], shots: float, seed: int
+    path: str | os.PathLike,
+    labels: Sequence[int] | Callable[[], Sequence[int]],
+    classes: Sequence[str],
+    shots: float,
+    seed: int,
 ) -> LabeledSplit:
     """The split in the manifest at `path` if there is one (checked against this data set and these settings),
-    else a new one written there."""
+    else a new one written there. `labels` may be a function that reads them (a stream's, `source_labels`): it is
+    called only to draw a new split."""
     if not os.path.exists(path):
-        split = labeled_split(labels, classes, shots, seed)
+        split = labeled_split(labels() if callable(labels) else labels, classes, shots, seed)
         split.save(path)
         return split
     split = LabeledSplit.load(path)
-    expected = {"num_samples": len(labels), "shots": shots, "seed": seed}
+    expected = ({} if callable(labels) else {"num_samples": len(labels)}) | {"shots": shots, "seed": seed}
     different = [
         f"{key} {getattr(split, key)} != {value}" for key, value in expected.items() if getattr(split, key) != value
     ]
@@ -138,17 +156,36 @@ def split_rows(
         return source.dataset.select([positions[index] for index in split.labeled]), source.dataset.select(unlabeled)
     if cache_dir is None:
         raise ValueError("A streamed source's labeled samples are kept in files: pass cache_dir.")
+    rows = _cached_labeled_rows(source, split, cache_dir)
+    labeled_rows = datasets.Dataset.from_dict(rows, features=source.dataset.features or None)
+    return labeled_rows, source.dataset.filter(lambda row: row["index"] not in labeled)
+
+
+def _cached_labeled_rows(source: VideoSource, split: LabeledSplit, cache_dir: str | os.PathLike) -> dict[str, list]:
+    """The labeled rows of a stream as files in `cache_dir`, listed in its `rows.json`: read from the stream once
+    (each file written whole, by a rename, so processes that write it together never leave half of one), and from
+    the listing in later runs of the same split (a resumed run reads none of the stream for them)."""
+    listing = os.path.join(cache_dir, "rows.json")
+    if os.path.exists(listing):
+        with open(listing) as handle:
+            rows = json.load(handle)
+        if sorted(rows["index"]) == sorted(split.labeled) and all(map(os.path.isfile, rows["video"])):
+            return rows
     os.makedirs(cache_dir, exist_ok=True)
+    labeled = set(split.labeled)
     rows = {"index": [], "label": [], "video": []}
     for row in source.dataset:
         if row["index"] in labeled:
             path = os.path.join(cache_dir, f"{row['index']:09d}.video")
-            with open(path, "wb") as handle:
+            with tempfile.NamedTemporaryFile(dir=cache_dir, delete=False) as handle:
                 handle.write(row["video"])
+            os.replace(handle.name, path)
             for key, value in (("index", row["index"]), ("label", row["label"]), ("video", path)):
                 rows[key].append(value)
     missing = labeled - set(rows["index"])
     if missing:
         raise ValueError(f"The stream lacks {len(missing)} labeled samples of the split, e.g. index {min(missing)}.")
-    labeled_rows = datasets.Dataset.from_dict(rows, features=source.dataset.features or None)
-    return labeled_rows, source.dataset.filter(lambda row: row["index"] not in labeled)
+    with tempfile.NamedTemporaryFile("w", dir=cache_dir, delete=False) as handle:
+        json.dump(rows, handle)
+    os.replace(handle.name, listing)
+    return rows

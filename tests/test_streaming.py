@@ -1,0 +1,125 @@
+"""`train_avssl.py` on webdataset shards, as a streamed VGGSound or Kinetics-400 runs: the labeled split drawn from the
+stream, its samples cached as files, separate test shards, a resume in the middle of the stream, and two processes
+on shards that hold bad files."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from modeling_avssl.data.avsynth import generate
+from modeling_avssl.data.sharding import write_shards
+from modeling_avssl.data.sources import video_folder
+from train_avssl import main as train
+from trees import write_broken, write_video
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TINY = os.path.join(ROOT, "configs", "avsynth_tiny.yaml")
+
+
+def shards_of(root, out, bad: bool) -> tuple[str, str]:
+    """Train and test shards of a small AVSynth set (with `bad`, two unreadable clips and one without audio)."""
+    generate(root, 48, 12, seed=0)
+    if bad:
+        train_files = sorted((root / "train").rglob("*.mp4"))
+        write_broken(train_files[5])
+        write_broken(train_files[20])
+        write_video(train_files[33], audio=False)
+    for split in ("train", "test"):
+        write_shards(video_folder(root, split), out / split, split, shard_size=16)
+    return str(out / "train" / "*.tar"), str(out / "test" / "*.tar")
+
+
+@pytest.fixture(scope="module")
+def clean_shards(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("clean")
+    return shards_of(folder / "avsynth", folder / "shards", bad=False)
+
+
+@pytest.fixture(scope="module")
+def bad_shards(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bad")
+    return shards_of(folder / "avsynth", folder / "shards", bad=True)
+
+
+def streamed_run(output_dir, shards, *extra) -> list[str]:
+    train_shards, test_shards = shards
+    return [
+        TINY,
+        "--dataset",
+        "webdataset",
+        "--data_path",
+        train_shards,
+        "--eval_data_path",
+        test_shards,
+        "--output_dir",
+        str(output_dir),
+        "--model_config",
+        os.path.join(ROOT, "configs", "avsynth_tiny_model.json"),
+        *extra,
+    ]
+
+
+CHECKPOINTS = ["--max_steps", "4", "--save_strategy", "steps", "--save_steps", "2"]
+
+
+def test_a_run_on_shards_draws_its_split_from_the_stream_and_tests_on_the_test_shards(tmp_path, clean_shards):
+    train(streamed_run(tmp_path / "run", clean_shards, "--max_steps", "2"))
+
+    split = json.loads((tmp_path / "run" / "labeled_split.json").read_text())
+    cached = json.loads((tmp_path / "run" / "labeled_cache" / "rows.json").read_text())
+    assert len(split["labeled"]) == 12 and split["num_samples"] == 48
+    assert sorted(cached["index"]) == split["labeled"] and all(os.path.isfile(path) for path in cached["video"])
+    results = json.loads((tmp_path / "run" / "eval_results.json").read_text())
+    assert results["eval_videos"] == 12  # the test shards, not the training ones
+
+
+def test_a_streamed_run_resumes_in_the_middle_of_the_stream_to_the_uninterrupted_weights(tmp_path, clean_shards):
+    train(streamed_run(tmp_path / "whole", clean_shards, *CHECKPOINTS))
+    train(
+        streamed_run(
+            tmp_path / "resumed",
+            clean_shards,
+            *CHECKPOINTS,
+            "--resume_from_checkpoint",
+            str(tmp_path / "whole" / "checkpoint-2"),
+        )
+    )
+    for name in ("model.safetensors", "teacher.safetensors"):
+        whole = load_file(tmp_path / "whole" / "checkpoint-4" / name)
+        resumed = load_file(tmp_path / "resumed" / "checkpoint-4" / name)
+        for key in whole:
+            torch.testing.assert_close(resumed[key], whole[key], atol=1e-6, rtol=0, msg=f"{name}: {key}")
+
+
+def test_two_processes_complete_a_run_on_shards_with_bad_files(tmp_path, bad_shards):
+    out = tmp_path / "processes.json"
+    accelerate = os.path.join(os.path.dirname(sys.executable), "accelerate")
+    launch = subprocess.run(
+        [
+            accelerate,
+            "launch",
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            os.path.join(ROOT, "tests", "distributed_training.py"),
+            str(out),
+            *streamed_run(tmp_path / "ddp", bad_shards, "--max_steps", "8", "--per_device_train_batch_size", "1"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))},
+        timeout=900,
+    )
+    assert launch.returncode == 0, launch.stderr[-3000:]
+    assert "skipping a bad file" in launch.stderr
+    first, second = json.loads(out.read_text())
+    assert first["teacher"] == second["teacher"]
+    assert np.isfinite(first["teacher"]).all()
