@@ -1,6 +1,7 @@
 """Behaviour of the data sources on small trees the tests write: rows, classes, stable indices, what is left out."""
 
 import json
+import os
 
 import pytest
 
@@ -56,6 +57,17 @@ def ucf(tmp_path):
     )
     (lists / "testlist01.txt").write_text("".join(f"{e}\n" for e in test))
     return root
+
+
+def test_a_file_name_that_is_not_utf8_is_left_out_and_named(tmp_path, caplog):
+    write_video(tmp_path / "train" / "a" / "good.mp4")
+    write_video(tmp_path / "train" / "b" / "fine.mp4")
+    os.rename(tmp_path / "train" / "b" / "fine.mp4", os.fsdecode(bytes(tmp_path / "train" / "b") + b"/caf\xe9.mp4"))
+    with caplog.at_level("WARNING"):
+        source = video_folder(tmp_path, "train")
+    assert [os.path.basename(path) for path in source.dataset["video"]] == ["good.mp4"]
+    assert source.dropped == {"name not UTF-8": 1}
+    assert "caf\\xe9.mp4" in caplog.text
 
 
 def test_ucf101_keeps_the_classes_with_audio_as_ucf51(ucf, tmp_path):

@@ -69,20 +69,37 @@ def _videos_in(folder: str) -> list[str]:
     return sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.lower().endswith(VIDEO_EXTENSIONS))
 
 
+def _utf8_names(paths: Iterable[str], dropped: Counter) -> list[str]:
+    """`paths` whose names are UTF-8 (a data set's strings must be); each other one is named in a warning (as bytes)
+    and counted in `dropped`."""
+    kept = []
+    for path in paths:
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            logger.warning("%r: the name is not UTF-8; leaving it out", os.fsencode(path))
+            dropped["name not UTF-8"] += 1
+            continue
+        kept.append(path)
+    return kept
+
+
 def video_folder(root: str | os.PathLike, split: str | None = None) -> VideoSource:
     """`<root>/<split>/<class>/*.mp4` (or `<root>/<class>/*.mp4` without a split); classes in sorted order."""
     folder = os.path.join(root, split) if split else os.fspath(root)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"No such videofolder split: {folder}")
-    classes = sorted(name for name in os.listdir(folder) if os.path.isdir(os.path.join(folder, name)))
+    dropped = Counter()
+    folders = sorted(name for name in os.listdir(folder) if os.path.isdir(os.path.join(folder, name)))
+    classes = _utf8_names(folders, dropped)
     if not classes:
         raise ValueError(f"{folder} holds no class folders (expected <class>/<video> inside it).")
     videos, labels = [], []
     for label, name in enumerate(classes):
-        found = _videos_in(os.path.join(folder, name))
+        found = _utf8_names(_videos_in(os.path.join(folder, name)), dropped)
         videos += found
         labels += [label] * len(found)
-    return _source(folder, videos, labels, classes, {})
+    return _source(folder, videos, labels, classes, dropped)
 
 
 def probe_files(
