@@ -13,9 +13,11 @@ from modeling_avssl.data.decoding import probe
 
 NUM_FRAMES, FRAME_STRIDE, AUDIO_SECONDS = 8, 2, 2.0
 CLEAN = {case.name: case for case in media_corpus.clean_cases()}
-POSITIONS = [{"clip_index": k, "num_clips": 5} for k in range(5)] + [
-    {"training": True, "rng": np.random.default_rng(seed)} for seed in range(3)
-]
+def positions() -> list[dict]:
+    """The 5 test clips and 3 training starts (fresh generators: the same starts in every test)."""
+    return [{"clip_index": k, "num_clips": 5} for k in range(5)] + [
+        {"training": True, "rng": np.random.default_rng(seed)} for seed in range(3)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def clip_at(path, position):
 @pytest.mark.parametrize("name", sorted(CLEAN))
 def test_every_clip_has_the_frames_and_the_aligned_audio_of_a_decode_without_seeking(corpus, name):
     _, paths, references = corpus
-    for position in POSITIONS:
+    for position in positions():
         clip = clip_at(paths[name], position)
         assert (
             media_corpus.clip_problems(CLEAN[name], references[name], clip, NUM_FRAMES, FRAME_STRIDE, AUDIO_SECONDS)
@@ -42,12 +44,14 @@ def test_every_clip_has_the_frames_and_the_aligned_audio_of_a_decode_without_see
 
 
 @pytest.mark.parametrize("name", sorted(CLEAN))
-def test_damaged_copies_give_the_frames_they_still_hold_or_a_decode_error_naming_them(corpus, name):
+def test_cut_and_joined_copies_give_the_frames_they_still_hold_or_a_decode_error_naming_them(corpus, name):
     folder, paths, references = corpus
     with open(paths[name], "rb") as file:
         data = file.read()
     rng = np.random.default_rng(sorted(CLEAN).index(name))
-    mutations = [m for m in media_corpus.mutations(data, rng, 8) if not m[0].startswith("flipped")]
+    # cut and concatenated copies; bytes replaced or zeroed inside coded frames or an AVI index can give wrong frames
+    # that nothing reports (docs/decoding.md), so they are counted by the benchmark, not held here
+    mutations = [m for m in media_corpus.mutations(data, rng, 8) if m[0].startswith(("truncated", "concatenated"))]
     for label, mutated in mutations:
         path = os.path.join(folder, f"{label}.{name}")
         with open(path, "wb") as file:
@@ -56,7 +60,7 @@ def test_damaged_copies_give_the_frames_they_still_hold_or_a_decode_error_naming
             own = [media_corpus.decode_reference(path)]
         except Exception:  # noqa: BLE001 - a copy the reference cannot open
             own = []
-        for position in POSITIONS:
+        for position in positions():
             try:
                 clip = clip_at(path, position)
             except DecodeError as error:

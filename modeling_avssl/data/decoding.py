@@ -15,7 +15,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 _EPSILON = 1e-6  # seconds: a frame at a requested time shows at it
-_SEEK_BACKOFF = (0.0, 2.0, 10.0, None)  # seconds before a time to seek to when a seek lands after it; None: the start
+_SEEK_BACKOFF = (0.0, 2.0, 10.0)  # seconds back from a time to seek to while a seek lands after it; then the start
 _AUDIO_PREROLL = 0.2  # seconds decoded before an audio window: after a seek, AAC, MP3 and Opus need a frame or more
 
 
@@ -169,23 +169,25 @@ def _clock_origin(video: av.video.stream.VideoStream) -> float:
 def _frames_from(container: av.container.InputContainer, stream, time: float, origin: float) -> Iterator:
     """Decoded frames of `stream`, from the last one at or before `time` seconds (on the clock from `origin`) or from
     the stream's first frame. Seeks to the keyframe before `time`; where the demuxer lands after it (MPEG-TS seeks
-    by byte position and can land a GOP late) it seeks further back, and in the end to the start of the container."""
+    by byte position and can land a GOP late) it seeks further back, and in the end decodes from the start."""
     for back in _SEEK_BACKOFF:
         target = time + origin - back
-        if back is None or target <= origin:
+        from_start = target <= origin
+        if from_start:
             container.seek(0, backward=True)
         else:
             container.seek(int(target / stream.time_base), stream=stream, backward=True)
         frames = (frame for frame in container.decode(stream) if frame.time is not None)
         first = next(frames, None)
         if first is None:
-            if back is None or target <= origin:
+            if from_start:
                 return iter(())
             continue
         at_start = _stream_start(stream) is not None and first.time <= _stream_start(stream) + _EPSILON
-        if first.time - origin <= time + _EPSILON or at_start or back is None or target <= origin:
+        if from_start or at_start or first.time - origin <= time + _EPSILON:
             return itertools.chain([first], frames)
-    raise AssertionError("unreachable: the last backoff seeks to the start")
+    container.seek(0, backward=True)
+    return (frame for frame in container.decode(stream) if frame.time is not None)
 
 
 def _stream_start(stream) -> float | None:
@@ -246,17 +248,22 @@ def _decode_audio(
     """`num_samples` of mono float32 audio at `sample_rate` from `window_start` seconds after `origin`, zero outside
     the recording. Each sample sits at its presentation time, so audio that starts later or earlier than the video
     keeps its place; decoding starts `_AUDIO_PREROLL` before the window, so the decoder has settled when it begins.
-    Channels (any number, any layout) are averaged, so a stereo recording keeps its amplitude; they
-    are read interleaved, because a planar frame of more than 8 channels cannot be read into an array safely."""
+    Channels (any number, any layout) are averaged, so a stereo recording keeps its amplitude. Mono and stereo are
+    read planar (as decoders give them, no conversion); more channels interleaved, because PyAV cannot read a planar
+    frame of that many into an array safely (it crashed the process at 8)."""
     out = np.zeros(num_samples, dtype=np.float32)
-    resampler = av.AudioResampler(format="flt", rate=sample_rate)
+    planar = stream.codec_context.layout.nb_channels <= 2
+    resampler = av.AudioResampler(format="fltp" if planar else "flt", rate=sample_rate)
     window_end = window_start + num_samples / sample_rate
     position = None  # time, in seconds from `origin`, of the next resampled sample
 
     def place(frame: av.AudioFrame | None) -> None:
         nonlocal position
         for resampled in resampler.resample(frame):
-            samples = resampled.to_ndarray().reshape(-1, resampled.layout.nb_channels).mean(axis=1)
+            samples = resampled.to_ndarray()
+            samples = (
+                samples.mean(axis=0) if planar else samples.reshape(-1, resampled.layout.nb_channels).mean(axis=1)
+            )
             position = _place(out, samples, position, window_start, sample_rate)
 
     previous = None

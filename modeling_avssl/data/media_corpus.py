@@ -241,6 +241,7 @@ def clean_cases() -> list[MediaCase]:
             options={"g": "6"},
         ),
         MediaCase("hevc_aac_long_gop.mp4", "mp4", video_codec="libx265", options={"x265-params": "log-level=none"}),
+        MediaCase("h264_gop_15s.ts", "mpegts", num_frames=300, options={"g": "150"}),
         MediaCase("h264_alac.mov", "mov", audio_codec="alac", sample_format="s16p", sample_rate=48000),
         MediaCase("no_audio.mp4", "mp4", audio_codec=None),
     ]
