@@ -104,13 +104,17 @@ def _safetensors(path: str) -> None:
 
 
 def _torch(path: str, what: str, required: bool) -> None:
+    """A tensor file the Trainer reads: a required one must load (with `weights_only`, as the Trainer loads it); an
+    optional one (the RNG states, which hold numpy objects the Trainer allows itself) only has to be there."""
     if not os.path.isfile(path):
         if required:
             raise CheckpointError(f"{path}: missing; without it the {what} would silently restart")
         logger.warning("%s: missing; the %s restarts", path, what)
         return
+    if not required:
+        return
     try:
-        torch.load(path, map_location="cpu", weights_only=False)
+        torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - torch.load raises many kinds on a damaged file
         raise CheckpointError(f"{path}: damaged, cannot be loaded ({type(error).__name__}: {error})") from error
 
