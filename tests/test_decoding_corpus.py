@@ -13,6 +13,8 @@ from modeling_avssl.data.decoding import probe
 
 NUM_FRAMES, FRAME_STRIDE, AUDIO_SECONDS = 8, 2, 2.0
 CLEAN = {case.name: case for case in media_corpus.clean_cases()}
+
+
 def positions() -> list[dict]:
     """The 5 test clips and 3 training starts (fresh generators: the same starts in every test)."""
     return [{"clip_index": k, "num_clips": 5} for k in range(5)] + [
