@@ -252,7 +252,7 @@ def _decode_audio(
     read planar (as decoders give them, no conversion); more channels interleaved, because PyAV cannot read a planar
     frame of that many into an array safely (it crashed the process at 8)."""
     out = np.zeros(num_samples, dtype=np.float32)
-    planar = stream.codec_context.layout.nb_channels <= 2
+    planar = 0 < stream.codec_context.layout.nb_channels <= 2  # a layout that names no count is read interleaved
     resampler = av.AudioResampler(format="fltp" if planar else "flt", rate=sample_rate)
     window_end = window_start + num_samples / sample_rate
     position = None  # time, in seconds from `origin`, of the next resampled sample
