@@ -562,21 +562,21 @@ class _EvalViews(Dataset):
         return len(self.rows)
 
     def __getitem__(self, position: int) -> dict | None:
-        return test_views(self.rows[position], self.transform, self.clips, self.crops)
+        return _test_views(self.rows[position], self.transform, self.clips, self.crops)
 
 
 class _StreamedEvalViews(IterableDataset):
-    """`test_views` of each row of this process's share of a streamed test set (split over workers by shard)."""
+    """`_test_views` of each row of this process's share of a streamed test set (split over workers by shard)."""
 
     def __init__(self, rows: datasets.IterableDataset, transform: ClipTransform, args: AVSSLTrainingArguments):
         self.rows, self.transform, self.clips, self.crops = rows, transform, args.eval_clips, args.eval_crops
 
     def __iter__(self):
         for row in self.rows:
-            yield test_views(row, self.transform, self.clips, self.crops)
+            yield _test_views(row, self.transform, self.clips, self.crops)
 
 
-def test_views(row: dict, transform: ClipTransform, clips: int, crops: int) -> dict | None:
+def _test_views(row: dict, transform: ClipTransform, clips: int, crops: int) -> dict | None:
     """All test views of a row's video: `pixel_values` `(clips * crops, T, C, S, S)`, `input_values` per view and
     the label; None for a video that cannot be decoded."""
     pixel_values, input_values = [], []
