@@ -18,8 +18,8 @@ from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from .configuration_avssl import AVSSLLocalizerConfig
 from .data import Clip, DecodeError, load_clip
 from .data.audio import feature_seconds, localizer_spectrogram
-from .data.bad_files import BadFileMonitor, TooManyBadFiles
-from .data.collation import MAX_REPLACEMENTS
+from .data.bad_files import MAX_REPLACEMENTS, BadFileMonitor, too_many_in_a_row
+from .data.collation import collate
 from .modeling_localizer import AVSSLLocalizer, localization_losses
 
 
@@ -54,19 +54,13 @@ class LocalizerClips(Dataset):
             except DecodeError as error:
                 bad_files.append((error.source, error.cause))
                 if len(bad_files) > MAX_REPLACEMENTS:
-                    raise TooManyBadFiles(f"{len(bad_files)} files in a row could not be decoded: {error}") from error
+                    raise too_many_in_a_row(bad_files) from error
                 index = int(torch.randint(len(self.files), ()))
         frame_index = int(torch.randint(self.num_frames, ())) if self.training else self.num_frames // 2
         inputs = localizer_inputs(clip, frame_index, self.config)
         if self.training and float(torch.rand(())) < 0.5:
             inputs["pixel_values"] = inputs["pixel_values"].flip(-1)
         return {**inputs, "bad_files": bad_files}
-
-
-def collate(samples: list[dict]) -> dict:
-    """Stacks the samples' tensors; `bad_files` lists the notes of every replaced file."""
-    batch = {key: torch.stack([sample[key] for sample in samples]) for key in ("pixel_values", "spectrogram")}
-    return {**batch, "bad_files": [note for sample in samples for note in sample["bad_files"]]}
 
 
 def localizer_inputs(clip: Clip, frame_index: int, config: AVSSLLocalizerConfig) -> dict[str, torch.Tensor]:

@@ -13,10 +13,20 @@ from collections import Counter, deque
 logger = logging.getLogger(__name__)
 
 MIN_SAMPLES = 50  # the share is checked once this many samples (or a whole window) were read, so short runs too
+MAX_REPLACEMENTS = 20  # bad files in a row one sample may replace before the data is taken to be wrong
 
 
 class TooManyBadFiles(RuntimeError):
     """More than the allowed fraction of recent samples could not be decoded."""
+
+
+def too_many_in_a_row(bad_files: list[tuple[str, str]]) -> TooManyBadFiles:
+    """The error for a sample that found no decodable file in `MAX_REPLACEMENTS` tries, naming the last ones."""
+    listed = "; ".join(f"{source}: {cause}" for source, cause in bad_files[-3:])
+    return TooManyBadFiles(
+        f"{len(bad_files)} files in a row could not be decoded (the last: {listed}); the data is wrong. Check it "
+        "with `python -m modeling_avssl.data inspect PATH`."
+    )
 
 
 class BadFileMonitor:

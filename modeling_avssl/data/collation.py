@@ -19,13 +19,10 @@ from datasets.distributed import split_dataset_by_node
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
 from .audio import localizer_spectrogram, log_mel_fbank, spec_augment
-from .bad_files import TooManyBadFiles
+from .bad_files import MAX_REPLACEMENTS, too_many_in_a_row
 from .decoding import DecodeError, describe, load_clip
 from .sampling import ShardedStream
 from .video_transforms import VideoAugmentation, frames_to_video
-
-
-MAX_REPLACEMENTS = 20  # bad files in a row one sample may replace before the data is taken to be wrong
 
 
 @dataclass
@@ -116,7 +113,7 @@ class TrainingClips(Dataset):
             except DecodeError as error:
                 bad_files.append((error.source, error.cause))
                 row = int(replacements.integers(len(self.rows)))
-        raise _too_many_in_a_row(bad_files)
+        raise too_many_in_a_row(bad_files)
 
 
 def collate(samples: list[dict]) -> dict:
@@ -176,7 +173,7 @@ class StreamedClips(IterableDataset):
                 except DecodeError as error:
                     bad_files.append((error.source, error.cause))
                     if len(bad_files) > MAX_REPLACEMENTS:
-                        raise _too_many_in_a_row(bad_files) from error
+                        raise too_many_in_a_row(bad_files) from error
             if empty:
                 raise ValueError("The streamed source yields no samples.")
             epoch += 1
@@ -199,14 +196,6 @@ def _decoded(
     views = transform(sample["video"], seed)
     source = describe(sample["video"])
     return {"index": sample["index"], label_key: sample["label"], "sources": source, "bad_files": bad_files, **views}
-
-
-def _too_many_in_a_row(bad_files: list[tuple[str, str]]) -> TooManyBadFiles:
-    listed = "; ".join(f"{source}: {cause}" for source, cause in bad_files[-3:])
-    return TooManyBadFiles(
-        f"{len(bad_files)} files in a row could not be decoded (the last: {listed}); the data is wrong. Check it "
-        "with `python -m modeling_avssl.data inspect PATH`."
-    )
 
 
 def training_loader(
