@@ -4,13 +4,10 @@ on shards that hold bad files."""
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-import torch
-from safetensors.torch import load_file
+from runs import assert_same_end, launch_two_processes
 
 from modeling_avssl.data.avsynth import generate
 from modeling_avssl.data.sharding import write_shards
@@ -91,33 +88,13 @@ def test_a_streamed_run_resumes_in_the_middle_of_the_stream_to_the_uninterrupted
             str(tmp_path / "whole" / "checkpoint-2"),
         )
     )
-    for name in ("model.safetensors", "teacher.safetensors"):
-        whole = load_file(tmp_path / "whole" / "checkpoint-4" / name)
-        resumed = load_file(tmp_path / "resumed" / "checkpoint-4" / name)
-        for key in whole:
-            torch.testing.assert_close(resumed[key], whole[key], atol=1e-6, rtol=0, msg=f"{name}: {key}")
+    assert_same_end(tmp_path / "resumed", tmp_path / "whole")
 
 
 def test_two_processes_complete_a_run_on_shards_with_bad_files(tmp_path, bad_shards):
     out = tmp_path / "processes.json"
-    accelerate = os.path.join(os.path.dirname(sys.executable), "accelerate")
-    launch = subprocess.run(
-        [
-            accelerate,
-            "launch",
-            "--multi_gpu",
-            "--num_processes",
-            "2",
-            os.path.join(ROOT, "tests", "distributed_training.py"),
-            str(out),
-            *streamed_run(tmp_path / "ddp", bad_shards, "--max_steps", "8", "--per_device_train_batch_size", "1"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))},
-        timeout=900,
-    )
+    run = streamed_run(tmp_path / "ddp", bad_shards, "--max_steps", "8", "--per_device_train_batch_size", "1")
+    launch = launch_two_processes(out, run, timeout=900)
     assert launch.returncode == 0, launch.stderr[-3000:]
     assert "skipping a bad file" in launch.stderr
     first, second = json.loads(out.read_text())

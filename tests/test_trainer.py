@@ -10,7 +10,7 @@ import sys
 
 import pytest
 import torch
-from safetensors.torch import load_file
+from runs import assert_same_end, launch_two_processes
 
 from modeling_avssl import AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLocalizerConfig, trainer_avssl
 from modeling_avssl.checkpoints import CheckpointError
@@ -278,17 +278,6 @@ def uninterrupted(tmp_path_factory, avsynth):
     return output_dir
 
 
-def assert_same_end(resumed, uninterrupted):
-    for name in ("model.safetensors", "teacher.safetensors"):
-        whole = load_file(uninterrupted / "checkpoint-4" / name)
-        other = load_file(resumed / "checkpoint-4" / name)
-        assert whole.keys() == other.keys()
-        for key in whole:
-            torch.testing.assert_close(other[key], whole[key], atol=1e-6, rtol=0, msg=f"{name}: {key}")
-    whole_state = json.loads((uninterrupted / "checkpoint-4" / "avssl_state.json").read_text())
-    assert json.loads((resumed / "checkpoint-4" / "avssl_state.json").read_text()) == whole_state
-
-
 def test_a_resumed_run_ends_with_the_uninterrupted_runs_student_and_teacher(tmp_path, avsynth, uninterrupted):
     resume = ["--resume_from_checkpoint", str(uninterrupted / "checkpoint-2")]
     train(tiny_run(tmp_path / "resumed", avsynth, *CHECKPOINTS, *resume))
@@ -380,24 +369,7 @@ def test_the_model_card_names_the_starting_weights():
 def test_two_processes_keep_one_teacher_and_one_flexmatch_record(tmp_path, avsynth):
     train(tiny_run(tmp_path / "prepare", avsynth, "--max_steps", "1"))  # generates AVSynth once, outside the launch
     out = tmp_path / "processes.json"
-    accelerate = os.path.join(os.path.dirname(sys.executable), "accelerate")
-    script = os.path.join(ROOT, "tests", "distributed_training.py")
-    launch = subprocess.run(
-        [
-            accelerate,
-            "launch",
-            "--multi_gpu",
-            "--num_processes",
-            "2",
-            script,
-            str(out),
-            *tiny_run(tmp_path / "ddp", avsynth, "--max_steps", "4", "--tau", "0.05"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))},
-    )
+    launch = launch_two_processes(out, tiny_run(tmp_path / "ddp", avsynth, "--max_steps", "4", "--tau", "0.05"))
     assert launch.returncode == 0, launch.stderr[-3000:]
     first, second = json.loads(out.read_text())
     assert first["teacher"] == second["teacher"]

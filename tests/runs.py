@@ -1,0 +1,40 @@
+"""Helpers of the run-level tests: two runs' checkpoints compared, and a training run launched on two processes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def assert_same_end(resumed: Path, uninterrupted: Path) -> None:
+    """The student, the teacher and the method's state of both runs' `checkpoint-4` are equal (weights to 1e-6)."""
+    for name in ("model.safetensors", "teacher.safetensors"):
+        whole = load_file(uninterrupted / "checkpoint-4" / name)
+        other = load_file(resumed / "checkpoint-4" / name)
+        assert whole.keys() == other.keys()
+        for key in whole:
+            torch.testing.assert_close(other[key], whole[key], atol=1e-6, rtol=0, msg=f"{name}: {key}")
+    whole_state = json.loads((uninterrupted / "checkpoint-4" / "avssl_state.json").read_text())
+    assert json.loads((resumed / "checkpoint-4" / "avssl_state.json").read_text()) == whole_state
+
+
+def launch_two_processes(out: Path, run: list[str], timeout: float | None = None) -> subprocess.CompletedProcess:
+    """`tests/distributed_training.py` with `train_avssl.py`'s arguments `run` under `accelerate launch` on 2 CPU
+    processes; it writes each process's teacher and FlexMatch record to `out`."""
+    accelerate = os.path.join(os.path.dirname(sys.executable), "accelerate")
+    script = os.path.join(ROOT, "tests", "distributed_training.py")
+    return subprocess.run(
+        [accelerate, "launch", "--multi_gpu", "--num_processes", "2", script, str(out), *run],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))},
+        timeout=timeout,
+    )
