@@ -81,7 +81,7 @@ def main() -> None:
     directory = args.keep or tempfile.mkdtemp(prefix="decode_fuzz_")
     os.makedirs(directory, exist_ok=True)
     rng = np.random.default_rng(args.seed)
-    counts, inputs, failures = collections.Counter(), collections.Counter(), []
+    counts, inputs, by_group, failures = collections.Counter(), collections.Counter(), collections.Counter(), []
     began = time.perf_counter()
 
     def run(path: str, case: media_corpus.MediaCase, original=None, refuse: bool = False):
@@ -89,12 +89,14 @@ def main() -> None:
             reference = None if refuse else media_corpus.decode_reference(path)
         except Exception:  # noqa: BLE001 - a file the reference cannot open either
             reference = None
-        inputs["damaged" if original is not None else "refused" if refuse else "clean"] += 1
+        group = "damaged" if original is not None else "refused" if refuse else "clean"
+        inputs[group] += 1
         for position in positions(args.starts, args.seed):
             kind, detail = outcome(path, case, reference, position, original)
             if refuse and kind == "correct":
                 kind, detail = "wrong", "a clip from an input that must be refused"
             counts[kind] += 1
+            by_group[group, kind] += 1
             if kind in ("wrong", "exception", "timeout"):
                 failures.append(f"{os.path.basename(path)} {position.get('clip_index', 'train')}: {kind} {detail}")
         return reference
@@ -122,8 +124,10 @@ def main() -> None:
         f"inputs: {dict(inputs)} ({sum(inputs.values())}), load_clip calls: {calls}, "
         f"{time.perf_counter() - began:.0f} s"
     )
-    for kind in ("correct", "decode_error", "wrong", "exception", "timeout"):
-        print(f"  {kind:<13}{counts[kind]:>7}")
+    kinds = ("correct", "decode_error", "wrong", "exception", "timeout")
+    print(f"  {'':<13}{'all':>7}" + "".join(f"{group:>9}" for group in inputs))
+    for kind in kinds:
+        print(f"  {kind:<13}{counts[kind]:>7}" + "".join(f"{by_group[group, kind]:>9}" for group in inputs))
     for failure in failures:
         print("  ", failure)
 

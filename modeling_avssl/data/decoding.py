@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import av
+import av.logging
 import numpy as np
 
 
@@ -17,6 +18,8 @@ logger = logging.getLogger(__name__)
 _EPSILON = 1e-6  # seconds: a frame at a requested time shows at it
 _SEEK_BACKOFF = (0.0, 2.0, 10.0)  # seconds back from a time to seek to while a seek lands after it; then the start
 _AUDIO_PREROLL = 0.2  # seconds decoded before an audio window: after a seek, AAC, MP3 and Opus need a frame or more
+_ENDS_EARLY_TOLERANCE = 0.25  # seconds a video stream may end before its stated duration (rounding, edit lists)
+_AVI_CHUNK_HEADER = 8  # bytes between where an AVI index entry points and where its packet starts
 
 
 class DecodeError(ValueError):
@@ -166,18 +169,60 @@ def _clock_origin(video: av.video.stream.VideoStream) -> float:
     return start if start is not None else 0.0
 
 
-def _frames_from(container: av.container.InputContainer, stream, time: float, origin: float) -> Iterator:
+class _FFmpegLog:
+    """FFmpeg's error messages while a clip decodes, for `_decoded` to turn into errors. PyAV ignores FFmpeg's log
+    unless a level is set and folds repeated messages into one, so while open this sets the level to ERROR (when it
+    is unset), keeps every repeat, and collects messages from every thread (decoders log from their slice threads);
+    threads of one process that decode at the same time see each other's errors, which makes a sound clip fail
+    (DataLoader workers are processes)."""
+
+    def __enter__(self) -> "_FFmpegLog":
+        self._level, self._skip_repeated = av.logging.get_level(), av.logging.get_skip_repeated()
+        if self._level is None:
+            av.logging.set_level(av.logging.ERROR)
+        av.logging.set_skip_repeated(False)
+        self._capture = av.logging.Capture(local=False)
+        self._messages = self._capture.__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._capture.__exit__(*exc_info)
+        av.logging.set_skip_repeated(self._skip_repeated)
+        if self._level is None:
+            av.logging.set_level(None)
+
+    def drop(self, *, of: str | None = None, keep: str | None = None) -> None:
+        """Forgets the messages so far: those of the component named `of` (all when None), except those of `keep`."""
+        self._messages[:] = [m for m in self._messages if (of is not None and m[1] != of) or m[1] == keep]
+
+    def first_error(self, *, of: str | None = None) -> str | None:
+        """The first error so far (of the component named `of`, of any when None), as "[component] message"."""
+        for level, name, message in self._messages:
+            if level <= av.logging.ERROR and of in (None, name):
+                return f"[{name}] {message.strip()}"
+        return None
+
+
+class _Damaged(ValueError):
+    """Data that is not what the file's headers promise: FFmpeg logged an error reading it, a video stream's packets
+    end before its stated duration, or an AVI chunk is out of place."""
+
+
+def _frames_from(
+    container: av.container.InputContainer, stream, time: float, origin: float, log: _FFmpegLog
+) -> Iterator:
     """Decoded frames of `stream`, from the last one at or before `time` seconds (on the clock from `origin`) or from
     the stream's first frame. Seeks to the keyframe before `time`; where the demuxer lands after it (MPEG-TS seeks
-    by byte position and can land a GOP late) it seeks further back, and in the end decodes from the start."""
-    for back in _SEEK_BACKOFF:
+    by byte position and can land a GOP late) it seeks further back, and in the end decodes from the start. An AVI
+    whose index stops short of its frames is always read from the start (`_index_is_whole`)."""
+    for back in _SEEK_BACKOFF if _index_is_whole(container) else ():
         target = time + origin - back
         from_start = target <= origin
         if from_start:
             container.seek(0, backward=True)
         else:
             container.seek(int(target / stream.time_base), stream=stream, backward=True)
-        frames = (frame for frame in container.decode(stream) if frame.time is not None)
+        frames = _decoded(container, stream, log)
         first = next(frames, None)
         if first is None:
             if from_start:
@@ -187,7 +232,81 @@ def _frames_from(container: av.container.InputContainer, stream, time: float, or
         if from_start or at_start or first.time - origin <= time + _EPSILON:
             return itertools.chain([first], frames)
     container.seek(0, backward=True)
-    return (frame for frame in container.decode(stream) if frame.time is not None)
+    return _decoded(container, stream, log)
+
+
+def _decoded(container: av.container.InputContainer, stream, log: _FFmpegLog) -> Iterator:
+    """The stream's timed frames from where the container stands (just after a seek), decoded packet by packet.
+
+    FFmpeg conceals damage and only logs it: a demuxer skips a broken stretch or stops early, a decoder leaves a frame
+    out or draws it from stale pictures. So this raises `_Damaged` where FFmpeg logs an error: from the demuxer once
+    the first packet is read (messages while seeking are its search; at the end of an audio stream the recording
+    just ends there), from the decoder once the first frame is out (before it, pictures that refer to ones before the
+    seek point fail, and are not shown). It raises it too where a video stream's packets end before the duration its
+    header states, and where an AVI video packet is not where a whole index puts its frame."""
+    demuxer = container.format.name
+    avi_video = demuxer == "avi" and stream.type == "video"
+    index = stream.index_entries if avi_video and _index_is_whole(container) else None
+    log.drop()
+    read = started = False  # a packet is read, a frame is out
+    end = previous = None  # presentation end of the packets read, timestamp of the last (the stream's time base)
+    for packet in container.demux(stream):
+        if packet.size:
+            if read and (error := log.first_error(of=demuxer)):
+                last = "" if previous is None else f" of {float(previous * stream.time_base):.3f} s"
+                raise _Damaged(f"damaged data after the packet{last}: FFmpeg reports {error}")
+            read = True
+            if index is not None and packet.dts is not None:
+                _check_position(packet, index)
+            if packet.pts is not None:
+                previous = packet.pts
+                end = max(packet.pts if end is None else end, packet.pts + (packet.duration or 0))
+        elif stream.type == "audio":
+            log.drop(of=demuxer)  # the recording ends where the data does (silence after it), like a short stream
+        for frame in packet.decode():
+            if frame.time is None:
+                continue
+            if not started:
+                log.drop(keep=demuxer)
+                started = True
+            if error := log.first_error():
+                raise _Damaged(f"damaged data before {frame.time:.3f} s: FFmpeg reports {error}")
+            yield frame
+    if error := log.first_error():
+        raise _Damaged(f"damaged data at the end of the {stream.type} stream: FFmpeg reports {error}")
+    if end is not None and stream.type == "video" and stream.duration is not None:
+        start = stream.start_time or 0
+        if float((end - start - stream.duration) * stream.time_base) < -_ENDS_EARLY_TOLERANCE:
+            raise _Damaged(
+                f"the video stream ends at {float((end - start) * stream.time_base):.2f} s but its header says "
+                f"{float(stream.duration * stream.time_base):.2f} s (truncated, or a damaged index)"
+            )
+
+
+def _index_is_whole(container: av.container.InputContainer) -> bool:
+    """Whether seeks can be trusted to number the frames they land on. FFmpeg counts AVI timestamps along the index
+    rather than reading them, so after a seek into an index that ends before the frames the header states (cut
+    short or damaged) every frame is numbered wrongly; such a file is read from the start, where counting starts
+    right, and its index is not used to check positions either. Other containers store their timestamps."""
+    if container.format.name != "avi" or not container.streams.video:
+        return True
+    video = container.streams.video[0]
+    entries = video.index_entries
+    return len(entries) > 0 and entries[len(entries) - 1].timestamp + 1 >= video.frames
+
+
+def _check_position(packet: av.Packet, index) -> None:
+    """An AVI packet must come from where the index puts the frame of its decode timestamp: FFmpeg counts timestamps
+    along the chunks it reads (in decode order, so B-frames leave the presentation times apart from them), so a chunk
+    lost to damage shifts every later one. Checked where the index names the timestamp; its positions point at a
+    chunk's 8-byte header."""
+    found = index.search_timestamp(packet.dts, backward=True, any_frame=True)
+    entry = index[found] if found >= 0 else None
+    if entry is not None and entry.timestamp == packet.dts and not 0 <= packet.pos - entry.pos <= _AVI_CHUNK_HEADER:
+        raise _Damaged(
+            f"frame {packet.dts} (in decode order) is at byte {packet.pos} but the index puts it at {entry.pos} "
+            "(chunks lost to damage: the timestamps after them are wrong)"
+        )
 
 
 def _stream_start(stream) -> float | None:
@@ -204,7 +323,12 @@ def _check_order(previous: av.frame.Frame | None, frame: av.frame.Frame) -> None
 
 
 def _decode_frames(
-    container: av.container.InputContainer, stream, times: np.ndarray, frame_period: float, origin: float
+    container: av.container.InputContainer,
+    stream,
+    times: np.ndarray,
+    frame_period: float,
+    origin: float,
+    log: _FFmpegLog,
 ) -> list[np.ndarray]:
     """For each time in `times` (seconds from `origin`, ascending), the RGB frame showing at that time, at the size of
     the stream's first frame and turned as its rotation metadata says. Decodes forward from a seek only as far as the
@@ -221,7 +345,7 @@ def _decode_frames(
             np.rot90(frame.to_ndarray(format="rgb24", width=size[0], height=size[1]), _quarter_turns(frame))
         )
 
-    for frame in _frames_from(container, stream, times[0], origin):
+    for frame in _frames_from(container, stream, times[0], origin, log):
         _check_order(previous, frame)
         while len(picked) < len(times) and frame.time - origin > times[len(picked)] + _EPSILON:
             if previous_rgb is None:
@@ -244,6 +368,7 @@ def _decode_audio(
     num_samples: int,
     sample_rate: int,
     origin: float,
+    log: _FFmpegLog,
 ) -> np.ndarray:
     """`num_samples` of mono float32 audio at `sample_rate` from `window_start` seconds after `origin`, zero outside
     the recording. Each sample sits at its presentation time, so audio that starts later or earlier than the video
@@ -267,7 +392,7 @@ def _decode_audio(
             position = _place(out, samples, position, window_start, sample_rate)
 
     previous = None
-    for frame in _frames_from(container, stream, max(window_start - _AUDIO_PREROLL, 0.0), origin):
+    for frame in _frames_from(container, stream, max(window_start - _AUDIO_PREROLL, 0.0), origin, log):
         _check_order(previous, frame)
         if position is None:
             position = frame.time - origin
@@ -318,7 +443,7 @@ def load_clip(
     """
     name = describe(source)
     rng = rng if rng is not None else np.random.default_rng()
-    with _open(source, name) as container:
+    with _open(source, name) as container, _FFmpegLog() as log:
         if not container.streams.video:
             raise DecodeError(name, "no video stream")
         video = container.streams.video[0]
@@ -336,22 +461,24 @@ def load_clip(
         times = start + np.arange(num_frames) * frame_stride / fps
         num_samples = int(round(audio_seconds * sample_rate))
         try:
-            frames = _decode_frames(container, video, times, 1 / fps, origin)
-            if not frames and start > 0:
-                logger.warning(
-                    "%s: the video stream ends before %.2f s although the container says %.2f s (truncated?); "
-                    "taking the clip at the start",
-                    name,
-                    start,
-                    duration,
-                )
+            try:
+                frames = _decode_frames(container, video, times, 1 / fps, origin, log)
+                if not frames and start > 0:
+                    raise _Damaged(
+                        f"the video stream ends before {start:.2f} s although the container says {duration:.2f} s "
+                        "(truncated?)"
+                    )
+            except _Damaged as damage:
+                if start == 0:
+                    raise
+                logger.warning("%s: %s; taking the clip at the start", name, damage)
                 start, times = 0.0, times - start
-                frames = _decode_frames(container, video, times, 1 / fps, origin)
+                frames = _decode_frames(container, video, times, 1 / fps, origin, log)
             if not frames:
                 raise DecodeError(name, "no decodable video frames (empty or truncated)")
             centre = start + span / 2
             waveform = (
-                _decode_audio(container, audio, centre - audio_seconds / 2, num_samples, sample_rate, origin)
+                _decode_audio(container, audio, centre - audio_seconds / 2, num_samples, sample_rate, origin, log)
                 if audio is not None
                 else np.zeros(num_samples, dtype=np.float32)
             )
