@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 import datasets
+import huggingface_hub
 
 from .decoding import DecodeError, MediaInfo, probe
 
@@ -307,22 +308,20 @@ def webdataset(
     label_key: str = "label",
     index_key: str | None = None,
 ) -> VideoSource:
-    """Webdataset tar shards, streamed through `datasets` with decoding off: local paths or globs, or a Hub dataset id.
+    """Webdataset tar shards, streamed through `datasets` with decoding off: local shard paths or globs, or a dataset
+    repository (a Hub dataset id, or a local folder laid out like one: `<split>-*.tar` or `<split>/*.tar`, which
+    `datasets` reads exactly as it reads the Hub's).
 
     Each sample's video is the `video_column` member; its label the `label_column` member, an integer (`.cls`) or,
     for a `.json` member, its `label_key` field (an integer or a class name). Its index is the json's `index_key`
     field, or else the sample key read as an integer (as `python -m modeling_avssl.data prepare reshard` writes
-    them). `classes` defaults to the `classes.json` lying beside local shards.
+    them). `classes` defaults to the `classes.json` beside local shards or at the root of the repository.
     """
     paths = [data] if isinstance(data, str) else list(data)
-    local = [found for path in paths for found in sorted(glob.glob(path))]
-    if classes is None:
-        beside = os.path.join(os.path.dirname(local[0]), "classes.json") if local else None
-        if beside is None or not os.path.exists(beside):
-            raise ValueError(f"Pass `classes` for {data}: no classes.json lies beside its shards.")
-        with open(beside) as handle:
-            classes = json.load(handle)
-    classes = list(classes)
+    shards = [found for path in paths for found in sorted(glob.glob(path)) if os.path.isfile(found)]
+    if not shards and (len(paths) != 1 or glob.has_magic(paths[0])):
+        raise FileNotFoundError(f"No webdataset shards match {data}")
+    classes = list(classes) if classes is not None else _classes_json(shards[0] if shards else None, paths[0])
     number = {name: label for label, name in enumerate(classes)}
 
     def label_of(sample: dict) -> int:
@@ -340,12 +339,28 @@ def webdataset(
     def row(sample: dict) -> tuple[int | None, int, bytes]:
         return index_of(sample), label_of(sample), sample[video_column]
 
-    if local:
-        return _stream({split: local}, row, classes)
-    if len(paths) == 1 and not os.path.exists(paths[0]):
-        dataset = datasets.load_dataset(paths[0], split=split, streaming=True)
-        return VideoSource(_rows(dataset.decode(False), row), classes)
-    raise FileNotFoundError(f"No webdataset shards match {data}")
+    if shards:
+        return _stream({split: shards}, row, classes)
+    dataset = datasets.load_dataset(paths[0], split=split, streaming=True)
+    return VideoSource(_rows(dataset.decode(False), row), classes)
+
+
+def _classes_json(shard: str | None, repository: str) -> list[str]:
+    """The class names in the `classes.json` beside `shard`, or at the root of `repository` (a local folder or a Hub
+    dataset id) when there is no shard."""
+    if shard is not None:
+        path = os.path.join(os.path.dirname(shard), "classes.json")
+    elif os.path.isdir(repository):
+        path = os.path.join(repository, "classes.json")
+    else:
+        try:
+            path = huggingface_hub.hf_hub_download(repository, "classes.json", repo_type="dataset")
+        except OSError as error:  # not found, offline, no access: every Hub error is one
+            raise ValueError(f"Pass `classes` for {repository}: its classes.json cannot be read ({error}).") from error
+    if not os.path.exists(path):
+        raise ValueError(f"Pass `classes` for {shard or repository}: there is no {path}.")
+    with open(path) as handle:
+        return list(json.load(handle))
 
 
 def _stream(files: dict[str, list[str]], row: Callable[[dict], tuple], classes: list[str]) -> VideoSource:
