@@ -4,7 +4,8 @@ A checkpoint folder is complete when `COMPLETE_FILE` is in it: written (by a ren
 every process has written its files, and before older checkpoints are rotated away. A run killed while saving
 leaves a folder without it, which `--resume_from_checkpoint latest` passes over for the newest complete one. Each
 file of the folder is read once before resuming, so a damaged or missing one is an error that names it and says
-what is wrong (or, for optional state, a warning that says what restarts) rather than a parser's traceback.
+what is wrong (or, for optional state, a warning that says what restarts) rather than a parser's traceback. Why a
+marker rather than a folder renamed when complete, and the files of a checkpoint: docs/checkpoints.md.
 """
 
 import json
@@ -20,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 COMPLETE_FILE = "checkpoint_complete.json"
 TEACHER_FILE, STATE_FILE = "teacher.safetensors", "avssl_state.json"
-MIXING_RNG_FILE = "mixing_rng_{}.json"  # one per process
+PROCESS_STATE_FILE = "avssl_process_state_{}.json"  # one per process: its mixing generator, its stream's bad rows
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -129,7 +130,7 @@ def validate(folder: str, process_index: int, world_size: int, save_only_model: 
     _json(os.path.join(folder, "trainer_state.json"), ("global_step",))
     _safetensors(os.path.join(folder, TEACHER_FILE))
     _json(os.path.join(folder, STATE_FILE), ("thresholds", "bad_files", "samples_seen"))
-    _json(os.path.join(folder, MIXING_RNG_FILE.format(process_index)), ("bit_generator", "state"))
+    _json(os.path.join(folder, PROCESS_STATE_FILE.format(process_index)), ("mixing_rng", "bad_stream_rows"))
     if not save_only_model:
         _torch(os.path.join(folder, "optimizer.pt"), "optimizer state (momentum)", required=True)
         _torch(os.path.join(folder, "scheduler.pt"), "learning-rate schedule", required=True)

@@ -29,7 +29,7 @@ from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_utils import rotate_checkpoints
 
 from . import checkpoints
-from .checkpoints import MIXING_RNG_FILE, STATE_FILE, TEACHER_FILE
+from .checkpoints import PROCESS_STATE_FILE, STATE_FILE, TEACHER_FILE
 from .data import DecodeError, load_clip, log_mel_fbank
 from .data.bad_files import BadFileMonitor
 from .data.collation import ClipTransform, training_loader
@@ -258,6 +258,7 @@ class AVSSLTrainer(Trainer):
             self.localizer = localizer.eval().requires_grad_(False).to(args.device)
             self.transform = replace(transform, localizer_features=localizer.config.audio_features)
         self.bad_files = BadFileMonitor(args.max_bad_fraction, args.bad_file_window)
+        self.bad_stream_rows: set[tuple[int, int]] = set()  # (epoch, index) of the bad rows of this process's stream
         self.rng = np.random.default_rng([args.seed, args.process_index])
         self.resumed_from: str | None = None
         self.start_step = 0  # the streams' first step: the resumed checkpoint's
@@ -316,6 +317,7 @@ class AVSSLTrainer(Trainer):
             args.seed + 1,
             labeled=False,
             start_step=max(0, batches_done - warmup_batches),
+            bad_rows=self.bad_stream_rows,
             **common,
         )
         return _JointBatches(labeled, unlabeled, labeled_only=max(0, warmup_batches - batches_done))
@@ -344,6 +346,7 @@ class AVSSLTrainer(Trainer):
         labeled, unlabeled = inputs["labeled"], inputs["unlabeled"]
         for batch in (labeled, unlabeled):
             self.bad_files.update(len(batch.get("index", [])), batch.get("bad_files", []))
+            self.bad_stream_rows.update(map(tuple, batch.get("bad_rows", [])))
             self.finite_gradients.sources += batch.get("sources", [])
         supervised = model(labeled["pixel_values"], self._audio(labeled, "input_values"), labels=labeled["labels"])
         terms = {"loss_s": supervised.loss}
@@ -451,9 +454,10 @@ class AVSSLTrainer(Trainer):
         super().log(logs, start_time)
 
     def _save_checkpoint(self, model, trial) -> None:
-        """The Trainer's checkpoint, then the method's state (teacher, threshold record, bad-file counts, each
-        process's mixing generator); marked complete once every process has written, and only then are older
-        checkpoints rotated away (so a run killed while saving still has its last complete one)."""
+        """The Trainer's checkpoint, then the method's state (teacher, threshold record, bad-file counts, and each
+        process's mixing generator and its stream's bad rows); marked complete once every process has written, and
+        only then are older checkpoints rotated away (so a run killed while saving still has its last complete
+        one)."""
         limit, self.args.save_total_limit = self.args.save_total_limit, None
         try:
             super()._save_checkpoint(model, trial)
@@ -471,23 +475,28 @@ class AVSSLTrainer(Trainer):
             }
             with open(os.path.join(folder, STATE_FILE), "w") as handle:
                 json.dump(state, handle)
-        with open(os.path.join(folder, MIXING_RNG_FILE.format(self.args.process_index)), "w") as handle:
-            json.dump(self.rng.bit_generator.state, handle)
+        with open(os.path.join(folder, PROCESS_STATE_FILE.format(self.args.process_index)), "w") as handle:
+            json.dump(
+                {"mixing_rng": self.rng.bit_generator.state, "bad_stream_rows": sorted(self.bad_stream_rows)}, handle
+            )
         self.accelerator.wait_for_everyone()
         if self.args.should_save:
             checkpoints.mark_complete(folder, self.state.global_step)
             rotate_checkpoints(self.args.output_dir, limit, self.state.best_model_checkpoint, use_mtime=True)
 
     def _load_method_state(self, folder: str) -> None:
-        """The teacher, the threshold record, the bad-file counts and this process's mixing generator."""
+        """The teacher, the threshold record, the bad-file counts, this process's mixing generator and the bad rows of
+        its stream."""
         self.teacher.load_state_dict(load_file(os.path.join(folder, TEACHER_FILE)))
         with open(os.path.join(folder, STATE_FILE)) as handle:
             state = json.load(handle)
         self.thresholds.load_state_dict({k: torch.tensor(v) for k, v in state["thresholds"].items()})
         self.bad_files.reasons.update(state["bad_files"])
         self.bad_files.seen = state["samples_seen"]
-        with open(os.path.join(folder, MIXING_RNG_FILE.format(self.args.process_index))) as handle:
-            self.rng.bit_generator.state = json.load(handle)
+        with open(os.path.join(folder, PROCESS_STATE_FILE.format(self.args.process_index))) as handle:
+            state = json.load(handle)
+        self.rng.bit_generator.state = state["mixing_rng"]
+        self.bad_stream_rows = {tuple(row) for row in state["bad_stream_rows"]}
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         """The student (the teacher with `export_teacher`, except in checkpoints) and the processor."""

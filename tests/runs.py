@@ -13,16 +13,18 @@ from safetensors.torch import load_file
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def assert_same_end(resumed: Path, uninterrupted: Path) -> None:
-    """The student, the teacher and the method's state of both runs' `checkpoint-4` are equal (weights to 1e-6)."""
+def assert_same_end(resumed: Path, uninterrupted: Path, step: int = 4) -> None:
+    """The student, the teacher and the method's state of both runs' `checkpoint-<step>` are equal (weights to
+    1e-6)."""
+    folder = f"checkpoint-{step}"
     for name in ("model.safetensors", "teacher.safetensors"):
-        whole = load_file(uninterrupted / "checkpoint-4" / name)
-        other = load_file(resumed / "checkpoint-4" / name)
+        whole = load_file(uninterrupted / folder / name)
+        other = load_file(resumed / folder / name)
         assert whole.keys() == other.keys()
         for key in whole:
             torch.testing.assert_close(other[key], whole[key], atol=1e-6, rtol=0, msg=f"{name}: {key}")
-    whole_state = json.loads((uninterrupted / "checkpoint-4" / "avssl_state.json").read_text())
-    assert json.loads((resumed / "checkpoint-4" / "avssl_state.json").read_text()) == whole_state
+    whole_state = json.loads((uninterrupted / folder / "avssl_state.json").read_text())
+    assert json.loads((resumed / folder / "avssl_state.json").read_text()) == whole_state
 
 
 def launch_two_processes(out: Path, run: list[str], timeout: float | None = None) -> subprocess.CompletedProcess:

@@ -127,6 +127,15 @@ def test_a_streamed_run_resumes_in_the_middle_of_the_stream_to_the_uninterrupted
     assert_same_end(tmp_path / "resumed", tmp_path / "whole")
 
 
+def test_a_stream_whose_bad_files_were_replaced_before_the_checkpoint_resumes_where_it_stopped(tmp_path, bad_shards):
+    run = ["--max_steps", "8", "--save_strategy", "steps", "--save_steps", "4", "--unlabeled_ratio", "4"]
+    train(streamed_run(tmp_path / "whole", bad_shards, *run))
+    checkpoint = tmp_path / "whole" / "checkpoint-4"
+    assert json.loads((checkpoint / "avssl_state.json").read_text())["bad_files"]  # replaced before the checkpoint
+    train(streamed_run(tmp_path / "resumed", bad_shards, *run, "--resume_from_checkpoint", str(checkpoint)))
+    assert_same_end(tmp_path / "resumed", tmp_path / "whole", step=8)
+
+
 def test_two_processes_complete_a_run_on_shards_with_bad_files(tmp_path, bad_shards):
     out = tmp_path / "processes.json"
     run = streamed_run(tmp_path / "ddp", bad_shards, "--max_steps", "8", "--per_device_train_batch_size", "1")

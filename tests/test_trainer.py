@@ -312,10 +312,10 @@ def test_a_run_killed_while_saving_resumes_from_its_last_complete_checkpoint(tmp
         (lambda folder: (folder / "avssl_state.json").write_text("{}"), "avssl_state.json: damaged, it lacks"),
         (lambda folder: (folder / "optimizer.pt").unlink(), "optimizer.pt: missing; without it the optimizer"),
         (lambda folder: (folder / "scheduler.pt").write_bytes(b"junk"), "scheduler.pt: damaged"),
-        (lambda folder: (folder / "mixing_rng_0.json").unlink(), "mixing_rng_0.json: missing"),
+        (lambda folder: (folder / "avssl_process_state_0.json").unlink(), "avssl_process_state_0.json: missing"),
         (lambda folder: (folder / "checkpoint_complete.json").unlink(), "incomplete"),
     ],
-    ids=["teacher", "state-json", "state-keys", "optimizer", "scheduler", "mixing-rng", "incomplete"],
+    ids=["teacher", "state-json", "state-keys", "optimizer", "scheduler", "process-state", "incomplete"],
 )
 def test_a_damaged_checkpoint_is_an_error_that_names_the_file(tmp_path, avsynth, uninterrupted, damage, message):
     folder = tmp_path / "checkpoint-2"

@@ -8,7 +8,7 @@ in the batch's `bad_files`, so batches keep their size (the processes of a distr
 training loop counts it (see `bad_files.BadFileMonitor`) and the run goes on.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 from itertools import islice
 
@@ -116,15 +116,20 @@ class TrainingClips(Dataset):
         raise too_many_in_a_row(bad_files)
 
 
+_NOTES = ("bad_files", "bad_rows")  # lists per sample, joined over a batch
+
+
 def collate(samples: list[dict]) -> dict:
-    """Stacks the decoded samples; `sources` names their files and `bad_files` lists `(source, cause)` of the files
-    that were replaced."""
-    batch = {"bad_files": [note for sample in samples for note in sample["bad_files"]]}
+    """Stacks the decoded samples; `sources` names their files, `bad_files` lists `(source, cause)` of the files that
+    were replaced and, in a stream, `bad_rows` their `(epoch, index)`."""
+    batch = {}
     for key in samples[0]:
         values = [sample[key] for sample in samples]
-        if key == "sources":
+        if key in _NOTES:
+            batch[key] = [note for notes in values for note in notes]
+        elif key == "sources":
             batch[key] = values
-        elif key != "bad_files":
+        else:
             batch[key] = torch.stack(values) if isinstance(values[0], torch.Tensor) else torch.tensor(values)
     return batch
 
@@ -134,8 +139,10 @@ class StreamedClips(IterableDataset):
 
     `rows` is already this process's split (`datasets.distributed.split_dataset_by_node`); `datasets` splits it over
     DataLoader workers by shard, and the DataLoader takes batch `i` from worker `i % workers`. Each epoch is shuffled
-    with a buffer from `(seed, epoch)`. A resumed run's workers skip, without decoding them, the samples of the batches
-    they made in the first `rounds_done` rounds (a round being one batch of every worker).
+    with a buffer from `(seed, epoch)`. A bad file is replaced by the next row, and its `(epoch, index)` goes out in
+    the `bad_rows` of the sample that replaced it. A resumed run's workers skip, without decoding them, the samples of
+    the batches they made in the first `rounds_done` rounds (a round being one batch of every worker), passing over
+    the rows in `bad_rows` (those the run had found bad before its checkpoint) as the run did.
     """
 
     def __init__(
@@ -147,9 +154,11 @@ class StreamedClips(IterableDataset):
         batch_size: int,
         rounds_done: int,
         shuffle_buffer: int,
+        bad_rows: Set[tuple[int, int]] = frozenset(),
     ):
         self.rows, self.transform, self.seed, self.label_key = rows, transform, seed, label_key
         self.batch_size, self.rounds_done, self.shuffle_buffer = batch_size, rounds_done, shuffle_buffer
+        self.bad_rows = bad_rows
 
     def __iter__(self) -> Iterator[dict]:
         worker = get_worker_info()
@@ -160,18 +169,23 @@ class StreamedClips(IterableDataset):
         while True:
             shuffled = self.rows.shuffle(seed=self.seed, buffer_size=self.shuffle_buffer)
             shuffled.set_epoch(epoch)
-            empty, bad_files = True, []
+            empty, bad_files, bad_rows = True, [], []
             for sample in shuffled:
                 empty = False
+                row = (epoch, sample["index"])
                 if skip:
-                    skip -= 1
+                    if row not in self.bad_rows:
+                        skip -= 1
                     continue
-                seed = (self.seed, epoch, sample["index"])
                 try:
-                    yield _decoded(sample, self.transform, seed, self.label_key, bad_files)
-                    bad_files = []
+                    yield {
+                        **_decoded(sample, self.transform, (self.seed, *row), self.label_key, bad_files),
+                        "bad_rows": bad_rows,
+                    }
+                    bad_files, bad_rows = [], []
                 except DecodeError as error:
                     bad_files.append((error.source, error.cause))
+                    bad_rows.append(row)
                     if len(bad_files) > MAX_REPLACEMENTS:
                         raise too_many_in_a_row(bad_files) from error
             if empty:
@@ -210,11 +224,12 @@ def training_loader(
     start_step: int = 0,
     num_workers: int = 0,
     shuffle_buffer: int = 1000,
+    bad_rows: Set[tuple[int, int]] = frozenset(),
 ) -> DataLoader | SkipBatches:
     """An endless loader of this process's batches of `rows`, a source's dataset (or a subset of it), starting at
     `start_step`: map-style rows are sharded once over the `world_size` processes by `ShardedStream`; streamed rows
-    by `split_dataset_by_node` and `StreamedClips`. Labels go out as `labels`, or as `hidden_labels` when not
-    `labeled`."""
+    by `split_dataset_by_node` and `StreamedClips` (which passes over the `bad_rows` it is given while it skips to
+    `start_step`). Labels go out as `labels`, or as `hidden_labels` when not `labeled`."""
     label_key = "labels" if labeled else "hidden_labels"
     options = {
         "batch_size": batch_size,
@@ -230,5 +245,5 @@ def training_loader(
     rows = split_dataset_by_node(rows, rank, world_size)
     workers = min(num_workers, rows.num_shards) if num_workers else 1
     rounds_done, into_round = divmod(start_step, workers)
-    clips = StreamedClips(rows, transform, seed, label_key, batch_size, rounds_done, shuffle_buffer)
+    clips = StreamedClips(rows, transform, seed, label_key, batch_size, rounds_done, shuffle_buffer, bad_rows)
     return SkipBatches(DataLoader(clips, **options), into_round)
