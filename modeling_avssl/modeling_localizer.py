@@ -1,7 +1,7 @@
 """AVSSLLocalizer: the EZ-VSL / FNAC two-stream audio source localizer and its self-supervised losses.
 
 The localization map is the cosine similarity of the clip's audio embedding with the visual embedding at each
-position of the 7x7 feature map (FNAC's map; paper Eq. 11-12 read as DESIGN.md 5.4 says). Module names follow
+position of the 7x7 feature map (FNAC's map; paper Eq. 11-12 read as docs/design.md 5.4 says). Module names follow
 torchvision's ResNet-18, so EZ-VSL / FNAC checkpoints (`imgnet.*`, `img_proj.*`, `audnet.*`, `aud_proj.*`) map onto
 this model by renaming their prefixes (see `convert_localizer`).
 """

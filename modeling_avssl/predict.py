@@ -2,42 +2,30 @@
 
     python -m modeling_avssl.predict VIDEO [--model DIR_OR_HUB_ID] [--top-k 5] [--clips 1] [--frame-stride 4]
 
-The model and its processor load with `AutoModelForVideoClassification` / `AutoProcessor`; the video's frames and the
-audio around them are decoded by `load_clip`, `--clips` evenly spaced clips, whose softmax outputs are averaged.
+The model and its processor load with `AutoModelForVideoClassification` / `AutoProcessor`; `--clips` evenly spaced
+clips of the video (frames and the audio around them) are read as the test protocol reads them, and their softmax
+outputs averaged.
 """
 
 import argparse
 import os
 
-import torch
 from transformers import AutoModelForVideoClassification, AutoProcessor
 
-from .data import DecodeError, load_clip
+from .data import DecodeError
+from .data.collation import ClipTransform
+from .evaluation import test_views, video_probabilities
 
 
 def predict(
     video: str | os.PathLike | bytes, model, processor, top_k: int = 5, clips: int = 1, frame_stride: int = 4
 ) -> list[tuple[str, float]]:
-    """The `top_k` most probable labels of `video` with their probabilities, best first."""
+    """The `top_k` most probable labels of `video` with their probabilities, best first: `clips` evenly spaced
+    clips, each as the centre crop the test protocol takes (`evaluation.test_views`)."""
     config = model.config
-    extractor = processor.feature_extractor
-    decoded = [
-        load_clip(
-            video,
-            config.video_input_shape[0],
-            frame_stride=frame_stride,
-            clip_index=index,
-            num_clips=clips,
-            audio_seconds=extractor.max_length / 100,
-            sample_rate=extractor.sampling_rate,
-            require_audio=config.is_audio_visual,
-        )
-        for index in range(clips)
-    ]
-    inputs = processor(videos=decoded) if config.is_audio_visual else processor(videos=[c.frames for c in decoded])
-    with torch.no_grad():
-        probs = model(**inputs).logits.float().softmax(dim=-1).mean(dim=0)
-    scores, labels = probs.topk(min(top_k, len(probs)))
+    transform = ClipTransform.from_processor(processor, config.video_input_shape[0], frame_stride, strong=False)
+    views = test_views(video, transform, clips, crops=1, require_audio=config.is_audio_visual)
+    scores, labels = video_probabilities(model, views).topk(min(top_k, config.num_labels))
     return [(config.id2label[int(label)], float(score)) for score, label in zip(scores, labels)]
 
 

@@ -4,7 +4,7 @@
 
 Nothing is computed: the model and its inputs live on the meta device and `torch.utils.flop_counter` adds up the
 FLOPs of every matmul and convolution from their shapes (2 FLOPs per multiply-add; the paper's tools count
-multiply-adds, so both are printed). One training iteration follows DESIGN.md section 4 with B_l labeled and
+multiply-adds, so both are printed). One training iteration follows docs/design.md section 4 with B_l labeled and
 B_u = 5 * B_l unlabeled clips: the student on the labeled, strong and mixed clips, the EMA teacher on the weak
 clips, and, for ASL mixup, the frozen `AVSSLLocalizer` on every frame and the audio of the strong clips.
 """

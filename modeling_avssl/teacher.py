@@ -16,7 +16,7 @@ class EMATeacher:
 
     Args:
         student: the model to follow (unwrapped, not the DDP / FSDP wrapper).
-        decay: weight of the teacher's own value (0.99 by default, DESIGN.md 5.9).
+        decay: weight of the teacher's own value (0.99 by default, docs/design.md 5.9).
     """
 
     def __init__(self, student: nn.Module, decay: float = 0.99):

@@ -1,10 +1,10 @@
 """AVSSLTrainer: the paper's semi-supervised training (Eq. 1-19) as a `transformers.Trainer`.
 
-One step (DESIGN.md section 4): a labeled batch of B_l weak views and an unlabeled batch of B_u = r * B_l clips (weak
-and strong views of each). The EMA teacher labels the weak views; thresholds pick the trusted pseudo labels (L_u on
-the strong views); pairs of strong clips are mixed with an ASL-guided or TubeToken mask and the same lambda for the
-audio (L_mix against the mixed teacher distribution); the summary embeddings of the labeled, strong and mixed clips
-are contrasted across modalities (L_c). `L = L_s + gamma_u L_u + gamma_mix L_mix + gamma_contrastive L_c`.
+One step (docs/design.md section 4): a labeled batch of B_l weak views and an unlabeled batch of B_u = r * B_l clips
+(weak and strong views of each). The EMA teacher labels the weak views; thresholds pick the trusted pseudo labels
+(L_u on the strong views); pairs of strong clips are mixed with an ASL-guided or TubeToken mask and the same lambda
+for the audio (L_mix against the mixed teacher distribution); the summary embeddings of the labeled, strong and mixed
+clips are contrasted across modalities (L_c). `L = L_s + gamma_u L_u + gamma_mix L_mix + gamma_contrastive L_c`.
 """
 
 import itertools
@@ -21,21 +21,18 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from datasets.distributed import split_dataset_by_node
-from safetensors.torch import load_file, save_file
 from torch.nn import functional as F
-from torch.utils.data import DataLoader, Dataset, IterableDataset
+from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 from transformers import Trainer, TrainerCallback, TrainingArguments
-from transformers.trainer_utils import rotate_checkpoints
 
 from . import checkpoints
-from .checkpoints import PROCESS_STATE_FILE, STATE_FILE, TEACHER_FILE
-from .data import DecodeError, load_clip, log_mel_fbank
 from .data.bad_files import BadFileMonitor
 from .data.collation import ClipTransform, training_loader
-from .data.video_transforms import frames_to_video
 from .divergence import FiniteGradients, check_loss
+from .evaluation import EvalViews, StreamedEvalViews, loader_workers, video_probabilities
 from .losses import contrastive_loss, mix_loss, svformer_mix_loss, unlabeled_loss
+from .method_state import MethodCheckpoints, MethodState
 from .mixing import asl_guided_mask, maps_to_token_grid, mix_audio, tube_token_mask
 from .modeling_localizer import AVSSLLocalizer
 from .schedules import with_lr_steps
@@ -49,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class AVSSLTrainingArguments(TrainingArguments):
-    """`TrainingArguments` plus the method's knobs (DESIGN.md section 5; defaults from item 10, including SGD with
+    """`TrainingArguments` plus the method's knobs (docs/design.md section 5; defaults from item 10, including SGD with
     momentum 0.9 and weight decay 1e-3 for 50 epochs).
 
     The streams resume exactly by themselves, so `ignore_data_skip` is always on (the Trainer must not skip batches
@@ -170,22 +167,26 @@ class AVSSLTrainingArguments(TrainingArguments):
 
 class _TeacherFollowsStudent(TrainerCallback):
     """Makes the teacher a copy of the student when the supervised warm-up ends (SVFormer deep-copies the warmed-up
-    student) and follows the student after every later optimizer step; restores the RNG state of a resumed run."""
+    student) and follows the student after every later optimizer step."""
 
     def __init__(self, trainer: "AVSSLTrainer"):
         self.trainer = trainer
+        self.handed_over = False  # the teacher was just made; its pseudo labels are tested before the next step
 
     def on_train_begin(self, args, state, control, **kwargs):
-        if self.trainer.resumed_from is not None:
-            self.trainer._load_rng_state(self.trainer.resumed_from)
         if state.global_step == self.trainer.supervised_warmup_steps == 0:
             self.trainer.test_pseudo_labels()
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if self.handed_over:  # not at the step's end, where its own log has not been written yet
+            self.trainer.test_pseudo_labels()
+            self.handed_over = False
 
     def on_step_end(self, args, state, control, **kwargs):
         student = self.trainer.accelerator.unwrap_model(self.trainer.model)
         if state.global_step == self.trainer.supervised_warmup_steps:
             self.trainer.teacher.copy(student)
-            self.trainer.test_pseudo_labels()
+            self.handed_over = state.global_step < state.max_steps  # else on_train_end tests it
         elif state.global_step > self.trainer.supervised_warmup_steps:
             self.trainer.teacher.update(student)
 
@@ -260,9 +261,12 @@ class AVSSLTrainer(Trainer):
         self.bad_files = BadFileMonitor(args.max_bad_fraction, args.bad_file_window)
         self.bad_stream_rows: set[tuple[int, int]] = set()  # (epoch, index) of the bad rows of this process's stream
         self.rng = np.random.default_rng([args.seed, args.process_index])
-        self.resumed_from: str | None = None
+        self.method_state = MethodState(self.teacher, self.thresholds, self.bad_files, self.rng, self.bad_stream_rows)
+        # checkpoints are rotated once the method's files are in them too, by MethodCheckpoints
+        limit, args.save_total_limit = args.save_total_limit, None
+        self.add_callback(MethodCheckpoints(self.method_state, limit))
         self.start_step = 0  # the streams' first step: the resumed checkpoint's
-        self._terms: dict[str, list[float]] = defaultdict(list)
+        self._window: dict[str, list[float]] = defaultdict(list)  # terms and diagnostics since the last log
         self.add_callback(_TeacherFollowsStudent(self))
         self.finite_gradients = FiniteGradients()
         self.add_callback(self.finite_gradients)
@@ -275,10 +279,9 @@ class AVSSLTrainer(Trainer):
         if folder is not None:
             checkpoints.validate(folder, args.process_index, args.world_size, args.save_only_model)
             logger.info("Resuming from %s", folder)
-            self._load_method_state(folder)
+            self.method_state.load(folder, args.process_index)
             with open(os.path.join(folder, "trainer_state.json")) as handle:
                 self.start_step = json.load(handle)["global_step"]
-        self.resumed_from = folder
         return super().train(resume_from_checkpoint=folder, **kwargs)
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
@@ -343,29 +346,35 @@ class AVSSLTrainer(Trainer):
         return any((args.gamma_u, args.gamma_mix, args.gamma_contrastive))
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        """Eq. 19 on one micro-batch (`step`); its terms and diagnostics join the logging window, its bad files the
+        counts, and a non-finite term stops the run naming the step and the batch's files."""
         labeled, unlabeled = inputs["labeled"], inputs["unlabeled"]
         for batch in (labeled, unlabeled):
             self.bad_files.update(len(batch.get("index", [])), batch.get("bad_files", []))
             self.bad_stream_rows.update(map(tuple, batch.get("bad_rows", [])))
             self.finite_gradients.sources += batch.get("sources", [])
+        loss, supervised, terms, diagnostics = self.step(model, labeled, unlabeled)
+        check_loss(self.state.global_step + 1, terms, self.finite_gradients.sources)
+        for name, value in {**diagnostics, **{name: float(term.detach()) for name, term in terms.items()}}.items():
+            self._window[name].append(value)
+        return (loss, supervised) if return_outputs else loss
+
+    def step(self, model, labeled: dict, unlabeled: dict) -> tuple[torch.Tensor, object, dict, dict[str, float]]:
+        """`L = L_s + gamma_u L_u + gamma_mix L_mix + gamma_contrastive L_c` (Eq. 19) of a labeled and an unlabeled
+        batch; the semi-supervised terms only after the warm-up. Returns the loss, the student's output on the
+        labeled batch, each term (tensors) and the diagnostics of `_semi_supervised_terms`."""
         supervised = model(labeled["pixel_values"], self._audio(labeled, "input_values"), labels=labeled["labels"])
-        terms = {"loss_s": supervised.loss}
-        args = self.args
-        weights = {"loss_u": args.gamma_u, "loss_mix": args.gamma_mix, "loss_c": args.gamma_contrastive}
-        semi_supervised = self.state.global_step >= self.supervised_warmup_steps and "index" in unlabeled
-        if semi_supervised:
+        terms, diagnostics = {"loss_s": supervised.loss}, {}
+        if self.state.global_step >= self.supervised_warmup_steps and "index" in unlabeled:
             semi_supervised_terms, diagnostics = self._semi_supervised_terms(model, supervised, unlabeled)
             terms.update(semi_supervised_terms)
-            for name, value in diagnostics.items():
-                self._terms[name].append(value)
+        args = self.args
+        weights = {"loss_u": args.gamma_u, "loss_mix": args.gamma_mix, "loss_c": args.gamma_contrastive}
         loss = terms["loss_s"]
         for name, weight in weights.items():
             if name in terms and weight:
                 loss = loss + weight * terms[name]
-        check_loss(self.state.global_step + 1, terms, self.finite_gradients.sources)
-        for name, value in terms.items():
-            self._terms[name].append(float(value.detach()))
-        return (loss, supervised) if return_outputs else loss
+        return loss, supervised, terms, diagnostics
 
     def _audio(self, batch: dict, key: str) -> torch.Tensor | None:
         """The batch's audio features under `key`, or None for a video-only model."""
@@ -446,57 +455,12 @@ class AVSSLTrainer(Trainer):
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs:
-            for name, values in self._terms.items():
+            for name, values in self._window.items():
                 logs[name] = round(sum(values) / len(values), 4)
             if self.bad_files.skipped:
                 logs["bad_files"] = self.bad_files.skipped
-            self._terms.clear()
+            self._window.clear()
         super().log(logs, start_time)
-
-    def _save_checkpoint(self, model, trial) -> None:
-        """The Trainer's checkpoint, then the method's state (teacher, threshold record, bad-file counts, and each
-        process's mixing generator and its stream's bad rows); marked complete once every process has written, and
-        only then are older checkpoints rotated away (so a run killed while saving still has its last complete
-        one)."""
-        limit, self.args.save_total_limit = self.args.save_total_limit, None
-        try:
-            super()._save_checkpoint(model, trial)
-        finally:
-            self.args.save_total_limit = limit
-        folder = os.path.join(self.args.output_dir, f"checkpoint-{self.state.global_step}")
-        if self.args.should_save:
-            save_file(
-                {k: v.contiguous() for k, v in self.teacher.state_dict().items()}, os.path.join(folder, TEACHER_FILE)
-            )
-            state = {
-                "thresholds": {k: v.tolist() for k, v in self.thresholds.state_dict().items()},
-                "bad_files": dict(self.bad_files.reasons),
-                "samples_seen": self.bad_files.seen,
-            }
-            with open(os.path.join(folder, STATE_FILE), "w") as handle:
-                json.dump(state, handle)
-        with open(os.path.join(folder, PROCESS_STATE_FILE.format(self.args.process_index)), "w") as handle:
-            json.dump(
-                {"mixing_rng": self.rng.bit_generator.state, "bad_stream_rows": sorted(self.bad_stream_rows)}, handle
-            )
-        self.accelerator.wait_for_everyone()
-        if self.args.should_save:
-            checkpoints.mark_complete(folder, self.state.global_step)
-            rotate_checkpoints(self.args.output_dir, limit, self.state.best_model_checkpoint, use_mtime=True)
-
-    def _load_method_state(self, folder: str) -> None:
-        """The teacher, the threshold record, the bad-file counts, this process's mixing generator and the bad rows of
-        its stream."""
-        self.teacher.load_state_dict(load_file(os.path.join(folder, TEACHER_FILE)))
-        with open(os.path.join(folder, STATE_FILE)) as handle:
-            state = json.load(handle)
-        self.thresholds.load_state_dict({k: torch.tensor(v) for k, v in state["thresholds"].items()})
-        self.bad_files.reasons.update(state["bad_files"])
-        self.bad_files.seen = state["samples_seen"]
-        with open(os.path.join(folder, PROCESS_STATE_FILE.format(self.args.process_index))) as handle:
-            state = json.load(handle)
-        self.rng.bit_generator.state = state["mixing_rng"]
-        self.bad_stream_rows = {tuple(row) for row in state["bad_stream_rows"]}
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         """The student (the teacher with `export_teacher`, except in checkpoints) and the processor."""
@@ -511,34 +475,29 @@ class AVSSLTrainer(Trainer):
     def evaluate(
         self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval", teacher: bool | None = None
     ) -> dict[str, float]:
-        """Multi-view test protocol (DESIGN.md 5.11): the softmax averaged over `eval_clips x eval_crops` views of each
-        video; top-1 and top-5 through the `video_accuracy` metric. Videos that cannot be decoded are counted and
-        left out. `teacher` chooses the model (by default the one `save_model` saves)."""
+        """Multi-view test protocol (`evaluation.py`, docs/design.md 5.11): the softmax averaged over
+        `eval_clips x eval_crops` views of each video; top-1 and top-5 through the `video_accuracy` metric. Videos
+        that cannot be decoded are counted and left out. `teacher` chooses the model (by default the one
+        `save_model` saves). Logs the metrics and calls the callbacks' `on_evaluate`, as the Trainer's does."""
         rows = eval_dataset if eval_dataset is not None else self.eval_dataset
         args = self.args
         teacher = args.export_teacher if teacher is None else teacher
         model = self.teacher.model if teacher else self.accelerator.unwrap_model(self.model)
         model.eval()
         if isinstance(rows, datasets.IterableDataset):
-            views = _StreamedEvalViews(
-                split_dataset_by_node(rows, args.process_index, args.world_size), self.transform, args
-            )
+            mine = split_dataset_by_node(rows, args.process_index, args.world_size)
+            views = StreamedEvalViews(mine, self.transform, args.eval_clips, args.eval_crops)
         else:
             mine = rows.select(range(args.process_index, len(rows), args.world_size))
-            views = _EvalViews(mine, self.transform, args.eval_clips, args.eval_crops)
-        loader = DataLoader(views, batch_size=None, num_workers=min(args.dataloader_num_workers, _workers_for(views)))
+            views = EvalViews(mine, self.transform, args.eval_clips, args.eval_crops)
+        loader = DataLoader(views, batch_size=None, num_workers=loader_workers(views, args.dataloader_num_workers))
         predictions, references, skipped = [], [], 0
-        with torch.no_grad():
-            progress = tqdm(loader, desc="test videos", disable=args.disable_tqdm or not self.is_local_process_zero())
-            for views in progress:
-                if views is None:
-                    skipped += 1
-                    continue
-                pixel_values = views["pixel_values"].to(args.device)
-                audio = views["input_values"].to(args.device) if model.config.is_audio_visual else None
-                logits = model(pixel_values, audio).logits.float()
-                predictions.append(logits.softmax(dim=-1).mean(dim=0).cpu().tolist())
-                references.append(views["label"])
+        for video in tqdm(loader, desc="test videos", disable=args.disable_tqdm or not self.is_local_process_zero()):
+            if video is None:
+                skipped += 1
+                continue
+            predictions.append(video_probabilities(model, video).tolist())
+            references.append(video["label"])
         if dist.is_available() and dist.is_initialized():
             everyone = [None] * dist.get_world_size()
             dist.all_gather_object(everyone, (predictions, references, skipped))
@@ -552,65 +511,5 @@ class AVSSLTrainer(Trainer):
         metrics[f"{metric_key_prefix}_videos"] = len(predictions)
         metrics[f"{metric_key_prefix}_skipped"] = skipped
         self.log(metrics)
+        self.control = self.callback_handler.on_evaluate(args, self.state, self.control, metrics)
         return metrics
-
-
-def _workers_for(views) -> int:
-    """DataLoader workers a test set can use: a stream's are bounded by its shards."""
-    return views.rows.num_shards if isinstance(views, _StreamedEvalViews) else 2**31
-
-
-class _EvalViews(Dataset):
-    """All test views of a video: `pixel_values` `(clips * crops, T, C, S, S)`, `input_values` per view and the
-    label; None for a video that cannot be decoded."""
-
-    def __init__(self, rows, transform: ClipTransform, clips: int, crops: int):
-        self.rows, self.transform, self.clips, self.crops = rows, transform, clips, crops
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, position: int) -> dict | None:
-        return _test_views(self.rows[position], self.transform, self.clips, self.crops)
-
-
-class _StreamedEvalViews(IterableDataset):
-    """`_test_views` of each row of this process's share of a streamed test set (split over workers by shard)."""
-
-    def __init__(self, rows: datasets.IterableDataset, transform: ClipTransform, args: AVSSLTrainingArguments):
-        self.rows, self.transform, self.clips, self.crops = rows, transform, args.eval_clips, args.eval_crops
-
-    def __iter__(self):
-        for row in self.rows:
-            yield _test_views(row, self.transform, self.clips, self.crops)
-
-
-def _test_views(row: dict, transform: ClipTransform, clips: int, crops: int) -> dict | None:
-    """All test views of a row's video: `pixel_values` `(clips * crops, T, C, S, S)`, `input_values` per view and
-    the label; None for a video that cannot be decoded."""
-    pixel_values, input_values = [], []
-    try:
-        for clip_index in range(clips):
-            clip = load_clip(
-                row["video"],
-                transform.num_frames,
-                frame_stride=transform.frame_stride,
-                clip_index=clip_index,
-                num_clips=clips,
-                audio_seconds=transform.max_length / 100,
-                sample_rate=transform.sample_rate,
-            )
-            views = transform.augmentation.eval_views(frames_to_video(clip.frames), crops)
-            features = log_mel_fbank(clip.audio, transform.sample_rate, transform.num_mel_bins, transform.max_length)
-            pixel_values += views
-            input_values += [features] * len(views)
-    except DecodeError:
-        return None
-    return {
-        "pixel_values": torch.stack(pixel_values),
-        "input_values": torch.stack(input_values),
-        "label": row["label"],
-    }
-
-
-__all__ = ["AVSSLTrainer", "AVSSLTrainingArguments"]

@@ -10,12 +10,11 @@ import sys
 
 import torch
 import torch.distributed as dist
-
-from train_avssl import main  # the repository root is on PYTHONPATH
+from runs import train  # beside this file
 
 
 def run(out: str, argv: list[str]) -> None:
-    trainer = main(argv)
+    trainer = train(argv)
     teacher = torch.cat([p.detach().flatten() for p in trainer.teacher.model.parameters()])
     mine = {"teacher": teacher.tolist(), "record": trainer.thresholds.record.tolist(), "rank": dist.get_rank()}
     everyone = [None] * dist.get_world_size()

@@ -2,6 +2,7 @@
 
 import json
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,18 @@ from safetensors.torch import load_file
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def script(path: str) -> dict:
+    """The names a script of this repository defines (`train_avssl.py`, `experiments/*.py`, relative to its root):
+    the script is run by `runpy` without its `__main__` block, not imported, so a test calls its `main` as
+    `python PATH ARGV` would."""
+    return runpy.run_path(os.path.join(ROOT, path), run_name=os.path.splitext(os.path.basename(path))[0])
+
+
+def train(argv: list[str]):
+    """`python train_avssl.py ARGV` in this process; returns the `AVSSLTrainer` the run ends with."""
+    return script("train_avssl.py")["main"](argv)
 
 
 def assert_same_end(resumed: Path, uninterrupted: Path, step: int = 4) -> None:

@@ -7,16 +7,17 @@ import os
 import pytest
 import torch
 from accelerate.commands.config.config_args import load_config_from_file
+from runs import train
 from transformers import TrainerCallback
 
 from modeling_avssl import AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLocalizerConfig
+from modeling_avssl.arguments import parse_arguments
+from modeling_avssl.building import load_data
 from modeling_avssl.data import VideoAugmentation
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.splits import load_or_create_split, split_rows
 from modeling_avssl.trainer_avssl import AVSSLTrainer
 from tiny import make_tiny_config
-from train_avssl import load_data, parse_arguments
-from train_avssl import main as train
 from trees import write_video
 
 
@@ -93,6 +94,7 @@ def stand_ins(tmp_path_factory) -> dict[str, list[str]]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", PAPER, ids=os.path.basename)
 def test_each_paper_config_runs_its_first_step(config, stand_ins, tmp_path):
     name = os.path.basename(config).rsplit("_", 1)[0]
@@ -126,6 +128,7 @@ def ucf51_sized(tmp_path_factory) -> str:
     return str(root)
 
 
+@pytest.mark.slow
 def test_the_ucf51_config_trains_svformers_epochs_and_hands_a_warmed_up_student_to_the_teacher(
     ucf51_sized, stand_ins, tmp_path
 ):
@@ -167,6 +170,7 @@ def test_the_ucf51_config_trains_svformers_epochs_and_hands_a_warmed_up_student_
     assert trainer.state.global_step == 36 and handed_over == {"equal": True}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", VARIANTS, ids=os.path.basename)
 def test_each_baseline_variant_runs_its_first_step(variant, stand_ins, tmp_path):
     config = os.path.join(ROOT, "configs", "ucf51_1shot.yaml")

@@ -6,9 +6,11 @@ import os
 
 import datasets
 import pytest
+from runs import train as main
 
 from modeling_avssl import AVSSLConfig, AVSSLLocalizer
-from train_avssl import DEFAULT_CONFIG, main, parse_arguments, spread_subset
+from modeling_avssl.arguments import DEFAULT_CONFIG, parse_arguments
+from modeling_avssl.building import spread_subset
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -22,16 +24,15 @@ TINY_LOCALIZER = {
 }
 
 
-def test_no_argument_means_the_default_config():
-    model_args, data_args, stages, training_args = parse_arguments([])
-    assert parse_arguments([DEFAULT_CONFIG])[3].to_dict() == training_args.to_dict()
+def test_the_default_config_runs_asl_mixup_on_avsynth_with_a_localizer_and_the_baseline():
+    model_args, data_args, stages, training_args = parse_arguments([DEFAULT_CONFIG])
     assert data_args.dataset == "avsynth" and data_args.shots == 1
     assert training_args.mask_type == "asl" and stages.localizer_config and stages.supervised_baseline
     assert not model_args.model_config and os.path.exists(os.path.join(ROOT, stages.localizer_config))
 
 
 def test_the_default_run_starts_from_the_shipped_pretrained_encoders():
-    model_args = parse_arguments([])[0]
+    model_args = parse_arguments([DEFAULT_CONFIG])[0]
     shipped = AVSSLConfig.from_pretrained(os.path.join(ROOT, model_args.model_name_or_path))
     with open(os.path.join(ROOT, "configs", "avsynth_model.json")) as handle:
         architecture = json.load(handle)
@@ -74,6 +75,7 @@ def default_like_run(tmp_path_factory):
     return tmp, argv
 
 
+@pytest.mark.slow
 def test_the_run_trains_the_localizer_first_then_writes_model_pictures_and_both_results(default_like_run, capsys):
     tmp, argv = default_like_run
     main(argv)
@@ -103,6 +105,7 @@ def test_the_run_trains_the_localizer_first_then_writes_model_pictures_and_both_
     assert "0.083" in printed  # 12 classes
 
 
+@pytest.mark.slow
 def test_a_localizer_already_there_is_reused(default_like_run):
     tmp, argv = default_like_run
     weights = tmp / "localizer" / "model.safetensors"

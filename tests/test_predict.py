@@ -3,10 +3,13 @@
 import os
 
 import pytest
+from runs import train
 
 from modeling_avssl.predict import main as predict_command
-from train_avssl import main as train
 from trees import write_broken
+
+
+pytestmark = pytest.mark.slow  # whole training runs
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -6,13 +6,20 @@ import os
 
 import pytest
 import torch
+from runs import script
 from safetensors.torch import load_file
 
 from modeling_avssl import AVSSLForVideoClassification
+from modeling_avssl.arguments import DEFAULT_CONFIG, parse_arguments
+from modeling_avssl.building import build_model
 from modeling_avssl.data.avsynth import CLASSES
-from pretrain_avsynth_encoders import main as pretrain
-from pretrain_avsynth_encoders import motion_accuracy, motion_loss
-from train_avssl import DEFAULT_CONFIG, build_model, parse_arguments
+
+
+pytestmark = pytest.mark.slow  # whole training runs
+
+
+PRETRAINING = script("experiments/pretrain_avsynth_encoders.py")
+pretrain, motion_accuracy, motion_loss = (PRETRAINING[name] for name in ("main", "motion_accuracy", "motion_loss"))
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -55,6 +55,7 @@ def test_steps_per_epoch_round_up():
         ShardedStream(23, 3, 0, rank=2, world_size=2)
 
 
+@pytest.mark.slow
 def test_two_processes_under_accelerate_launch_share_each_epoch_without_overlap(tmp_path):
     for i in range(7):
         write_video(tmp_path / "train" / f"class{i % 2}" / f"{i}.mp4")

@@ -8,13 +8,15 @@ import os
 
 import numpy as np
 import pytest
-from runs import assert_same_end, launch_two_processes
+from runs import assert_same_end, launch_two_processes, train
 
 from modeling_avssl.data.avsynth import generate
 from modeling_avssl.data.sharding import write_shards
 from modeling_avssl.data.sources import video_folder
-from train_avssl import main as train
 from trees import write_broken, write_tar, write_video
+
+
+pytestmark = pytest.mark.slow  # whole training runs
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

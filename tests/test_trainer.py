@@ -10,18 +10,19 @@ import sys
 
 import pytest
 import torch
-from runs import assert_same_end, launch_two_processes
+from runs import assert_same_end, launch_two_processes, train
+from transformers import TrainerCallback
 
 from modeling_avssl import AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLocalizerConfig, trainer_avssl
+from modeling_avssl.arguments import DEFAULT_CONFIG, parse_arguments
 from modeling_avssl.checkpoints import CheckpointError
 from modeling_avssl.data import VideoAugmentation
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.sources import video_folder
 from modeling_avssl.divergence import NonFiniteTraining
+from modeling_avssl.model_card import starting_point
 from modeling_avssl.trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
 from tiny import make_tiny_config
-from train_avssl import DEFAULT_CONFIG, parse_arguments, starting_point
-from train_avssl import main as train
 from trees import write_broken, write_video
 
 
@@ -70,10 +71,10 @@ def test_no_mixing_and_zero_weights_is_exactly_supervised_training(tmp_path, row
     trainer = trainer_for(tmp_path, rows, mask_type="none", gamma_u=0, gamma_mix=0, gamma_contrastive=0)
     inputs = one_batch(trainer)
     labeled = inputs["labeled"]
-    loss = trainer.compute_loss(trainer.model, inputs)
+    loss, _, terms, diagnostics = trainer.step(trainer.model, labeled, inputs["unlabeled"])
     expected = trainer.model(labeled["pixel_values"], labeled["input_values"], labels=labeled["labels"]).loss
-    assert loss.item() == expected.item()
-    assert set(trainer._terms) == {"loss_s"}
+    assert loss.item() == expected.item() == trainer.compute_loss(trainer.model, inputs).item()
+    assert set(terms) == {"loss_s"} and diagnostics == {}
 
 
 FBANK = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 32, "max_length": 50}
@@ -89,12 +90,14 @@ def test_no_gradient_reaches_the_teacher_or_the_localizer(tmp_path, rows, featur
     inputs = one_batch(trainer)
     assert inputs["unlabeled"]["localizer_spectrogram"].shape == (3, 1, *shape)
 
-    trainer.compute_loss(trainer.model, inputs).backward()
+    loss, _, terms, diagnostics = trainer.step(trainer.model, inputs["labeled"], inputs["unlabeled"])
+    loss.backward()
 
     assert all(p.grad is None for p in trainer.teacher.model.parameters())
     assert all(p.grad is None and not p.requires_grad for p in trainer.localizer.parameters())
     assert all(p.grad is not None for p in trainer.model.classifier.parameters())
-    assert {"loss_s", "loss_u", "loss_mix", "loss_c", "lambda", "above_threshold"} <= set(trainer._terms)
+    assert set(terms) == {"loss_s", "loss_u", "loss_mix", "loss_c"}
+    assert {"lambda", "above_threshold", "pseudo_label_accuracy", "threshold_mean"} <= set(diagnostics)
 
 
 def test_the_mix_target_uses_the_lambda_and_partner_of_the_mixed_input(tmp_path, rows, monkeypatch):
@@ -136,14 +139,16 @@ def test_broken_labeled_and_unlabeled_files_are_replaced_and_the_run_goes_on(tmp
     write_video(root / "train" / "class2" / "silent.mp4", audio=False, frames=16)  # row 7: unlabeled
     rows = video_folder(root, "train").dataset
     assert rows["video"][2].endswith("broken.mp4") and rows["video"][7].endswith("silent.mp4")
-    trainer = trainer_for(tmp_path, rows, unlabeled=(3, 4, 5, 6, 7), max_steps=6, max_bad_fraction=0.9)
+    trainer = trainer_for(
+        tmp_path, rows, unlabeled=(3, 4, 5, 6, 7), max_steps=6, max_bad_fraction=0.9, logging_steps=1
+    )
 
     trainer.train()
 
     assert trainer.state.global_step == 6
     assert trainer.bad_files.reasons["not a readable media container"] >= 1
     assert trainer.bad_files.reasons["no audio stream"] >= 1
-    assert len(trainer._terms["loss_u"]) == 6  # every unlabeled batch was full, so every step had its terms
+    assert sum("loss_u" in entry for entry in trainer.state.log_history) == 6  # every unlabeled batch was full
 
 
 def test_a_non_finite_loss_stops_the_run_naming_the_step_and_the_files(tmp_path, rows):
@@ -165,6 +170,20 @@ def test_a_non_finite_gradient_stops_the_run_before_the_optimizer_step(tmp_path,
     assert torch.equal(weight.detach(), before)
 
 
+def test_evaluate_tests_every_video_and_tells_the_callbacks(tmp_path, rows):
+    heard = []
+
+    class Listener(TrainerCallback):
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            heard.append(metrics)
+
+    trainer = trainer_for(tmp_path, rows, eval_clips=2, eval_crops=1)
+    trainer.add_callback(Listener())
+    metrics = trainer.evaluate(rows)
+    assert metrics["eval_videos"] == 6 and metrics["eval_skipped"] == 0 and 0 <= metrics["eval_top1"] <= 1
+    assert heard == [metrics]
+
+
 def test_an_epoch_is_one_pass_over_the_labeled_clips(tmp_path, rows):
     trainer = trainer_for(tmp_path, rows, max_steps=-1, num_train_epochs=4, per_device_train_batch_size=2)
     assert trainer.args.max_steps == 4 * 2  # 3 labeled clips, 2 a step: 2 steps an epoch, however many unlabeled
@@ -172,7 +191,14 @@ def test_an_epoch_is_one_pass_over_the_labeled_clips(tmp_path, rows):
 
 def test_the_warm_up_reads_labels_alone_and_hands_over_to_a_teacher_equal_to_the_student(tmp_path, rows):
     trainer = trainer_for(
-        tmp_path, rows, max_steps=5, supervised_warmup_epochs=1, pseudo_label_eval=True, eval_clips=1, eval_crops=1
+        tmp_path,
+        rows,
+        max_steps=5,
+        supervised_warmup_epochs=1,
+        pseudo_label_eval=True,
+        eval_clips=1,
+        eval_crops=1,
+        logging_steps=1,
     )  # 3 warm-up steps of 1 clip
     seen = []
     compute_loss = trainer.compute_loss
@@ -196,7 +222,9 @@ def test_the_warm_up_reads_labels_alone_and_hands_over_to_a_teacher_equal_to_the
         (4, True),
     ]
     assert seen[3][2] and not seen[4][2]  # a copy of the warmed-up student, then its moving average
-    assert {"pseudo_label_accuracy", "threshold_min", "threshold_mean", "threshold_max"} <= set(trainer._terms)
+    diagnostics = {"pseudo_label_accuracy", "threshold_min", "threshold_mean", "threshold_max"}
+    logged = [diagnostics <= set(entry) for entry in trainer.state.log_history if "loss" in entry]
+    assert logged == [False, False, False, True, True]  # from the first semi-supervised step on
     tests = [entry for entry in trainer.state.log_history if "unlabeled_teacher_top1" in entry]
     assert [entry["step"] for entry in tests] == [3, 5]  # every unlabeled clip, at the hand-over and at the end
     assert all(entry["unlabeled_teacher_videos"] == 3 for entry in tests)
@@ -253,9 +281,9 @@ def tiny_run(output_dir, data_path, *extra) -> list[str]:
 CHECKPOINTS = ["--max_steps", "4", "--save_strategy", "steps", "--save_steps", "2"]
 KILLED_WHILE_SAVING = """
 import os, runpy, signal, sys
-from modeling_avssl import trainer_avssl
+from modeling_avssl import method_state
 
-save_file = trainer_avssl.save_file
+save_file = method_state.save_file
 
 
 def save_then_die(tensors, path, *args, **kwargs):  # the teacher of checkpoint-4 written, the rest not
@@ -264,7 +292,7 @@ def save_then_die(tensors, path, *args, **kwargs):  # the teacher of checkpoint-
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-trainer_avssl.save_file = save_then_die
+method_state.save_file = save_then_die
 sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
@@ -278,14 +306,16 @@ def uninterrupted(tmp_path_factory, avsynth):
     return output_dir
 
 
+@pytest.mark.slow
 def test_a_resumed_run_ends_with_the_uninterrupted_runs_student_and_teacher(tmp_path, avsynth, uninterrupted):
     resume = ["--resume_from_checkpoint", str(uninterrupted / "checkpoint-2")]
     train(tiny_run(tmp_path / "resumed", avsynth, *CHECKPOINTS, *resume))
     assert_same_end(tmp_path / "resumed", uninterrupted)
 
 
+@pytest.mark.slow
 def test_a_run_killed_while_saving_resumes_from_its_last_complete_checkpoint(tmp_path, avsynth, uninterrupted, caplog):
-    run = tiny_run(tmp_path / "run", avsynth, *CHECKPOINTS)
+    run = tiny_run(tmp_path / "run", avsynth, *CHECKPOINTS, "--save_total_limit", "1")  # rotated only once complete
     killed = subprocess.run(
         [sys.executable, "-c", KILLED_WHILE_SAVING, os.path.join(ROOT, "train_avssl.py"), *run],
         cwd=ROOT,
@@ -304,6 +334,7 @@ def test_a_run_killed_while_saving_resumes_from_its_last_complete_checkpoint(tmp
     assert_same_end(tmp_path / "run", uninterrupted)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "damage, message",
     [
@@ -325,11 +356,13 @@ def test_a_damaged_checkpoint_is_an_error_that_names_the_file(tmp_path, avsynth,
         train(tiny_run(tmp_path / "resumed", avsynth, *CHECKPOINTS, "--resume_from_checkpoint", str(folder)))
 
 
+@pytest.mark.slow
 def test_resume_latest_without_a_checkpoint_says_so(tmp_path, avsynth):
     with pytest.raises(CheckpointError, match="no complete checkpoint to resume from"):
         train(tiny_run(tmp_path / "new", avsynth, *CHECKPOINTS, "--resume_from_checkpoint", "true"))
 
 
+@pytest.mark.slow
 def test_the_final_folder_holds_what_push_to_hub_uploads(tmp_path, avsynth):
     train(tiny_run(tmp_path / "run", avsynth, "--export_teacher", "true"))
     files = set(os.listdir(tmp_path / "run"))
@@ -366,6 +399,7 @@ def test_the_model_card_names_the_starting_weights():
     assert video_only == "started from `MCG-NJU/videomae-base`"
 
 
+@pytest.mark.slow
 def test_two_processes_keep_one_teacher_and_one_flexmatch_record(tmp_path, avsynth):
     train(tiny_run(tmp_path / "prepare", avsynth, "--max_steps", "1"))  # generates AVSynth once, outside the launch
     out = tmp_path / "processes.json"

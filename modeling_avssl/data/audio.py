@@ -13,6 +13,7 @@ AST_MEAN = -4.2677393
 AST_STD = 4.5689974
 FULL_SCALE_FREQ_MASK = 48  # SpecAugment widths for 128 mel bins x 1024 frames (AST's AudioSet recipe)
 FULL_SCALE_TIME_MASK = 192
+FBANK_FRAMES_PER_SECOND = 100  # Kaldi fbank: a frame every 10 ms
 
 
 def log_mel_fbank(
@@ -65,16 +66,21 @@ def _tukey(length: int, alpha: float) -> torch.Tensor:
     return window
 
 
+def fbank_seconds(max_length: int) -> float:
+    """Seconds of audio that `max_length` fbank frames cover."""
+    return max_length / FBANK_FRAMES_PER_SECOND
+
+
 def feature_seconds(features: dict) -> float:
     """How many seconds of audio a localizer's `audio_features` cover."""
-    return features["max_length"] / 100 if features["type"] == "fbank" else features["seconds"]
+    return fbank_seconds(features["max_length"]) if features["type"] == "fbank" else features["seconds"]
 
 
 def localizer_spectrogram(waveform: np.ndarray | torch.Tensor, sample_rate: int, features: dict) -> torch.Tensor:
     """A localizer's audio input `(1, freq, time)` from a mono waveform, as its config's `audio_features` say.
 
-    The centred `seconds` of the waveform (`max_length / 100` for fbank), resampled to the localizer's rate and tiled
-    when shorter (as EZ-VSL does), become AST-style fbank `(mel, time)` or EZ-VSL / FNAC's normalised log spectrogram.
+    The centred `feature_seconds(features)` of the waveform, resampled to the localizer's rate and tiled when shorter
+    (as EZ-VSL does), become AST-style fbank `(mel, time)` or EZ-VSL / FNAC's normalised log spectrogram.
     """
     waveform = torch.as_tensor(waveform, dtype=torch.float32).reshape(-1)
     rate = features["sample_rate"]

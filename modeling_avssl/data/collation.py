@@ -18,7 +18,7 @@ import torch
 from datasets.distributed import split_dataset_by_node
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
-from .audio import localizer_spectrogram, log_mel_fbank, spec_augment
+from .audio import fbank_seconds, localizer_spectrogram, log_mel_fbank, spec_augment
 from .bad_files import MAX_REPLACEMENTS, too_many_in_a_row
 from .decoding import DecodeError, describe, load_clip
 from .sampling import ShardedStream
@@ -72,7 +72,7 @@ class ClipTransform:
             video,
             self.num_frames,
             frame_stride=self.frame_stride,
-            audio_seconds=self.max_length / 100,
+            audio_seconds=fbank_seconds(self.max_length),
             sample_rate=self.sample_rate,
             training=True,
             rng=rng,

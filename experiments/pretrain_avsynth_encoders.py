@@ -1,7 +1,7 @@
 """Pretrains the encoders of the embedded default's model on a generated AVSynth corpus disjoint from the default data
 set: stand-ins for the paper's Kinetics-pretrained VideoMAE and AudioSet-trained AST.
 
-    python pretrain_avsynth_encoders.py [--output pretrained/avsynth] [--clips 20000] [--epochs 32]
+    python experiments/pretrain_avsynth_encoders.py [--output pretrained/avsynth] [--clips 20000] [--epochs 32]
     python train_avssl.py  # configs/avsynth.yaml starts from pretrained/avsynth
 
 The paper starts its encoders from public checkpoints trained on large labeled corpora whose labels are not its
@@ -33,9 +33,9 @@ from tqdm.auto import tqdm
 from transformers import AutoModel, set_seed
 
 from modeling_avssl import AVSSLConfig, AVSSLForVideoClassification
+from modeling_avssl.building import processor_for
 from modeling_avssl.data.avsynth import CLASSES, MOTIONS, SHAPES, generate
 from modeling_avssl.data.collation import ClipTransform
-from train_avssl import processor_for
 
 
 CARD = """---
@@ -44,11 +44,11 @@ tags: [avssl, avsynth, video-classification, audio-visual]
 ---
 # AVSynth pretrained encoders
 
-A starting point for AVSSL on AVSynth: the model of `{model_config}` whose video and audio encoders were pretrained
-by `python pretrain_avsynth_encoders.py {arguments}` on {clips:,} generated AVSynth clips of seed {corpus_seed}
-(disjoint from the default data set, seed 0). The fusion and the classification head are as initialised. The default
-run (`configs/avsynth.yaml`) starts from `pretrained/avsynth`; start it from another folder with
-`python train_avssl.py configs/avsynth.yaml --model_name_or_path <folder>`.
+A starting point for AVSSL on AVSynth: the model of `{model_config}` whose video and audio encoders were
+pretrained by `python experiments/pretrain_avsynth_encoders.py {arguments}` on {clips:,} generated AVSynth clips of
+seed {corpus_seed} (disjoint from the default data set, seed 0). The fusion and the classification head are as
+initialised. The default run (`configs/avsynth.yaml`) starts from `pretrained/avsynth`; start it from another folder
+with `python train_avssl.py configs/avsynth.yaml --model_name_or_path <folder>`.
 
 - Video encoder: for each shape, the motion of the object of that shape, or its absence. Held-out accuracy of the
   motion of the objects present: {video_accuracy:.1%} (chance 25%).

@@ -1,6 +1,6 @@
 """Trains the audio source localizer on AVSynth's unlabeled clips for a few CPU minutes and scores its maps.
 
-    python benchmarks/localizer_avsynth.py [--config configs/avsynth_localizer.json] [--train 1200] [--test 600]
+    python experiments/localizer_avsynth.py [--config configs/avsynth_localizer.json] [--train 1200] [--test 600]
         [--epochs 8] [--mean-pooling-epochs 4] [--out outputs/localizer_avsynth]
 
 The localizer is the default run's (`configs/avsynth.yaml`): its config file, trained the way `train_avssl.py`

@@ -1,6 +1,6 @@
 """Table 2 of the paper on AVSynth: each way of using the unlabeled clips, over several seeds (labeled splits).
 
-    python benchmarks/avsynth_study.py [--seeds 0 1 2] [--rows ...] [--max-steps N] [--eval-samples 240]
+    python experiments/avsynth_study.py [--seeds 0 1 2] [--rows ...] [--max-steps N] [--eval-samples 240]
         [--out outputs/study]
 
 Every run is `train_avssl.py configs/avsynth.yaml` (the default run) with the row's overrides, the seed as both the

@@ -1,10 +1,10 @@
 """How far the default run's encoders get from scratch on AVSynth when labels, or audio-visual pairs alone, are
 plentiful: the measurements behind the default run's accuracy.
 
-    python benchmarks/avsynth_from_scratch.py supervised [--epochs 30] [--learning-rate 3e-4] [--video-only]
+    python experiments/avsynth_from_scratch.py supervised [--epochs 30] [--learning-rate 3e-4] [--video-only]
         [--shots K]
-    python benchmarks/avsynth_from_scratch.py contrastive [--epochs 20] [--hue-shift-from EPOCH] [--standardise]
-    python benchmarks/avsynth_from_scratch.py audio-contrastive [--epochs 15] [--batch-size 64] [--save DIR]
+    python experiments/avsynth_from_scratch.py contrastive [--epochs 20] [--hue-shift-from EPOCH] [--standardise]
+    python experiments/avsynth_from_scratch.py audio-contrastive [--epochs 15] [--batch-size 64] [--save DIR]
 
 Decodes the default run's AVSynth training and test clips once (`ClipTransform`, weak views) and builds the default
 run's model (`configs/avsynth_model.json`, or `--model-config`) from scratch, or loads `--model-name-or-path` (e.g.
@@ -27,8 +27,6 @@ probes (contrastive), and the mean cosine similarity of the test clips' video su
 """
 
 import argparse
-import os
-import sys
 import time
 
 import torch
@@ -36,12 +34,11 @@ from torch.nn import functional as F
 from torchvision.transforms.v2 import functional as TF
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # train_avssl.py
-from modeling_avssl.data.collation import ClipTransform  # noqa: E402
-from modeling_avssl.data.splits import labeled_split  # noqa: E402
-from modeling_avssl.losses import contrastive_loss  # noqa: E402
-from train_avssl import DEFAULT_CONFIG, build_model, load_data, parse_arguments, processor_for  # noqa: E402
+from modeling_avssl.arguments import DEFAULT_CONFIG, parse_arguments
+from modeling_avssl.building import build_model, load_data, processor_for
+from modeling_avssl.data.collation import ClipTransform
+from modeling_avssl.data.splits import labeled_split
+from modeling_avssl.losses import contrastive_loss
 
 
 MEAN = torch.tensor(IMAGENET_DEFAULT_MEAN).view(1, 1, 3, 1, 1)

@@ -1,6 +1,6 @@
 """How much of AVSynth's label each modality carries: small probes trained on video only, audio only, and both.
 
-    python benchmarks/avsynth_probe.py [--train 2400] [--test 1200] [--epochs 30] [--seeds 0 1 2]
+    python experiments/avsynth_probe.py [--train 2400] [--test 1200] [--epochs 30] [--seeds 0 1 2]
 
 Generates AVSynth into a temporary folder, decodes every clip through `load_clip` (the real mp4 path), and trains
 three probes of the same size on the same clips: a small 3D CNN on the frames at 32x32 with their frame

@@ -1,0 +1,85 @@
+"""The multi-view test protocol (docs/design.md 5.11): each video as `clips x crops` views whose softmax outputs are
+averaged. `AVSSLTrainer.evaluate` and `predict` read videos through it, so a model is tested the way it is used."""
+
+import os
+
+import datasets
+import torch
+from torch.utils.data import Dataset, IterableDataset
+
+from .data import load_clip, log_mel_fbank
+from .data.audio import fbank_seconds
+from .data.collation import ClipTransform
+from .data.decoding import DecodeError
+from .data.video_transforms import frames_to_video
+
+
+def test_views(
+    video: str | os.PathLike | bytes, transform: ClipTransform, clips: int, crops: int, require_audio: bool = False
+) -> dict[str, torch.Tensor]:
+    """All test views of a video: `pixel_values` `(clips * crops, T, C, S, S)` (clips evenly spaced over the video,
+    crops along its long side) and the `input_values` fbank `(clips * crops, L, M)` of each view's clip. Raises
+    `DecodeError` for a video that cannot be decoded (or, with `require_audio`, has no audio stream)."""
+    pixel_values, input_values = [], []
+    for clip_index in range(clips):
+        clip = load_clip(
+            video,
+            transform.num_frames,
+            frame_stride=transform.frame_stride,
+            clip_index=clip_index,
+            num_clips=clips,
+            audio_seconds=fbank_seconds(transform.max_length),
+            sample_rate=transform.sample_rate,
+            require_audio=require_audio,
+        )
+        views = transform.augmentation.eval_views(frames_to_video(clip.frames), crops)
+        features = log_mel_fbank(clip.audio, transform.sample_rate, transform.num_mel_bins, transform.max_length)
+        pixel_values += views
+        input_values += [features] * len(views)
+    return {"pixel_values": torch.stack(pixel_values), "input_values": torch.stack(input_values)}
+
+
+@torch.no_grad()
+def video_probabilities(model, views: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The class probabilities `(num_classes,)` of one video: the softmax over its views, averaged (the audio is
+    left out for a video-only model)."""
+    device = next(model.parameters()).device
+    audio = views["input_values"].to(device) if model.config.is_audio_visual else None
+    logits = model(views["pixel_values"].to(device), audio).logits.float()
+    return logits.softmax(dim=-1).mean(dim=0).cpu()
+
+
+def _labeled_views(row: dict, transform: ClipTransform, clips: int, crops: int) -> dict | None:
+    try:
+        return {**test_views(row["video"], transform, clips, crops), "label": row["label"]}
+    except DecodeError:
+        return None
+
+
+class EvalViews(Dataset):
+    """`test_views` and the label of each row of a test set; None for a video that cannot be decoded."""
+
+    def __init__(self, rows: datasets.Dataset, transform: ClipTransform, clips: int, crops: int):
+        self.rows, self.transform, self.clips, self.crops = rows, transform, clips, crops
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, position: int) -> dict | None:
+        return _labeled_views(self.rows[position], self.transform, self.clips, self.crops)
+
+
+class StreamedEvalViews(IterableDataset):
+    """`EvalViews` of a streamed test set (split over DataLoader workers by shard)."""
+
+    def __init__(self, rows: datasets.IterableDataset, transform: ClipTransform, clips: int, crops: int):
+        self.rows, self.transform, self.clips, self.crops = rows, transform, clips, crops
+
+    def __iter__(self):
+        for row in self.rows:
+            yield _labeled_views(row, self.transform, self.clips, self.crops)
+
+
+def loader_workers(views: EvalViews | StreamedEvalViews, wanted: int) -> int:
+    """DataLoader workers a test set can use: a stream's are bounded by its shards."""
+    return min(wanted, views.rows.num_shards) if isinstance(views, StreamedEvalViews) else wanted

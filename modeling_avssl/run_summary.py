@@ -1,0 +1,59 @@
+"""What a run shows when it ends: the loss curves and the mask picture, and the report it prints."""
+
+import os
+
+import datasets
+import numpy as np
+from PIL import Image
+
+from .plotting import plot_training_curves
+from .trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
+from .visualize_masks import draw, frame_and_map
+
+
+def save_pictures(trainer: AVSSLTrainer, eval_rows, frame_index: int) -> list[str]:
+    """`loss_curves.png` from the run's log, and with ASL a Fig. 3-style `masks.png` of the first test video on the
+    model's token grid; returns the files written."""
+    out = trainer.args.output_dir
+    written = [plot_training_curves(trainer.state.log_history, os.path.join(out, "loss_curves.png"))]
+    local = not isinstance(eval_rows, datasets.IterableDataset) and len(eval_rows)
+    if trainer.localizer is not None and local and isinstance(eval_rows[0]["video"], str):
+        frame, localization = frame_and_map(eval_rows[0]["video"], trainer.localizer, frame_index)
+        frame = np.asarray(Image.fromarray(frame).resize((224, 224), Image.BILINEAR))  # panels large enough to see
+        a, b = trainer.args.beta_parameters
+        picture = draw(frame, localization, lam=a / (a + b), grid=trainer.model.config.video_token_grid[1])
+        Image.fromarray(picture).save(os.path.join(out, "masks.png"))
+        written.append(os.path.join(out, "masks.png"))
+    return written
+
+
+def summary(
+    metrics: dict,
+    args: AVSSLTrainingArguments,
+    num_classes: int,
+    timings: dict[str, float],
+    pictures: list[str],
+    evaluated_on: str = "test",
+) -> str:
+    """The end-of-run report: the saved model's top-1 beside the other one's, the supervised-only baseline (and its
+    best stopping step, an oracle), chance, stage times, where things are."""
+    saved, other = ("teacher", "student") if args.export_teacher else ("student", "teacher")
+    rows = [(f"top-1 ({saved}, saved)", metrics.get("eval_top1")), ("top-5", metrics.get("eval_top5"))]
+    rows += [(f"{other} top-1", metrics.get(f"{other}_top1"))]
+    rows += [("teacher on all unlabeled clips, start", metrics.get("unlabeled_teacher_top1_start"))]
+    rows += [("teacher on all unlabeled clips, end", metrics.get("unlabeled_teacher_top1_end"))]
+    rows += [("supervised-only top-1 (same labels)", metrics.get("supervised_only_top1"))]
+    best_step = metrics.get("supervised_only_best_step")
+    rows += [(f"  best of its tests (step {best_step}, oracle)", metrics.get("supervised_only_best_top1"))]
+    rows += [("chance (1 / classes)", 1 / num_classes)]
+    lines = [f"  {name:<42}{value:.3f}" for name, value in rows if value is not None]
+    lines += [f"  {'time: ' + name:<42}{seconds / 60:.1f} min" for name, seconds in timings.items()]
+    files = ", ".join(os.path.basename(path) for path in pictures)
+    return "\n".join(
+        [
+            "",
+            f"Results on {metrics.get('eval_videos', 0)} {evaluated_on} videos:",
+            *lines,
+            f"Saved to {args.output_dir}: model, processor, remote code, README.md, {files}",
+        ]
+    )
