@@ -30,6 +30,7 @@ import argparse
 import time
 
 import torch
+from tensor_training import fit
 from torch.nn import functional as F
 from torchvision.transforms.v2 import functional as TF
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
@@ -221,32 +222,32 @@ def main() -> None:
     if args.shots is not None:
         split = labeled_split(train_source.dataset["label"], train_source.classes, args.shots, data_args.split_seed)
         rows = torch.tensor(split.labeled)
-    steps_per_epoch = max(len(rows) // args.batch_size, 1)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=0.05)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, args.learning_rate, total_steps=args.epochs * steps_per_epoch, pct_start=0.1
-    )
     print(f"before training: {report(model, train, test, args.objective, args.standardise)}")
     start = time.perf_counter()
-    for epoch in range(args.epochs):
-        shift = args.hue_shift_from is not None and epoch >= args.hue_shift_from
-        order, total = rows[torch.randperm(len(rows))], 0.0
-        for step in range(steps_per_epoch):
-            batch = order[step * args.batch_size : (step + 1) * args.batch_size]
-            inputs = model_inputs(train, batch)
-            if shift:
-                inputs["pixel_values"] = shift_hue(inputs["pixel_values"])
-            loss = training_loss(model, inputs, train["label"][batch], args.objective, args.temperature)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            total += loss.item()
-        line = f"epoch {epoch + 1}: loss {total / steps_per_epoch:.3f} ({time.perf_counter() - start:.0f} s)"
+
+    def batch_loss(batch: torch.Tensor, epoch: int) -> torch.Tensor:
+        inputs = model_inputs(train, batch)
+        if args.hue_shift_from is not None and epoch >= args.hue_shift_from:
+            inputs["pixel_values"] = shift_hue(inputs["pixel_values"])
+        return training_loss(model, inputs, train["label"][batch], args.objective, args.temperature)
+
+    def after_epoch(epoch: int, loss: float) -> None:
+        line = f"epoch {epoch + 1}: loss {loss:.3f} ({time.perf_counter() - start:.0f} s)"
         if (epoch + 1) % args.report_every == 0 or epoch + 1 == args.epochs:
             line += f"; {report(model, train, test, args.objective, args.standardise)}"
         print(line, flush=True)
+
+    fit(
+        model,
+        rows,
+        batch_loss,
+        args.epochs,
+        args.batch_size,
+        args.learning_rate,
+        pct_start=0.1,
+        max_grad_norm=1.0,
+        after_epoch=after_epoch,
+    )
     if args.save:
         model.save_pretrained(args.save)
 

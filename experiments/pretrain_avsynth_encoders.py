@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 
 import torch
+from tensor_training import fit
 from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
@@ -118,25 +119,17 @@ def train(
     learning_rate: float,
     name: str,
 ) -> None:
-    """Trains `probe` to map `inputs` to `targets` under `loss_fn(logits, targets)`: AdamW with a one-cycle schedule
-    over `epochs`, a progress bar named `name`."""
-    optimizer = torch.optim.AdamW(probe.parameters(), lr=learning_rate, weight_decay=0.05)
-    steps_per_epoch = len(inputs) // batch_size
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, learning_rate, total_steps=epochs * steps_per_epoch)
-    probe.train()
-    progress = tqdm(total=epochs * steps_per_epoch, desc=name)
-    for _ in range(epochs):
-        order = torch.randperm(len(inputs))
-        for step in range(steps_per_epoch):
-            batch = order[step * batch_size : (step + 1) * batch_size]
-            loss = loss_fn(probe(inputs[batch]), targets[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            progress.update()
-            progress.set_postfix(loss=f"{loss.item():.3f}")
-    progress.close()
+    """Trains `probe` to map `inputs` to `targets` under `loss_fn(logits, targets)` (`tensor_training.fit`), with a
+    progress bar named `name`."""
+    fit(
+        probe,
+        torch.arange(len(inputs)),
+        lambda batch, _: loss_fn(probe(inputs[batch]), targets[batch]),
+        epochs,
+        batch_size,
+        learning_rate,
+        progress=name,
+    )
 
 
 @torch.no_grad()

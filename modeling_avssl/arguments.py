@@ -8,7 +8,7 @@ import yaml
 from transformers import HfArgumentParser
 
 from .data.sources import SOURCE_KINDS
-from .trainer_avssl import AVSSLTrainingArguments
+from .training_args import AVSSLTrainingArguments
 
 
 # the embedded default run, in a checkout

@@ -8,7 +8,8 @@ from transformers import set_seed
 
 from .arguments import ModelArguments
 from .building import build_model
-from .trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
+from .trainer_avssl import AVSSLTrainer
+from .training_args import AVSSLTrainingArguments
 
 
 def supervised_baseline(

@@ -26,7 +26,7 @@ from .data.audio import feature_seconds, localizer_spectrogram
 from .data.bad_files import MAX_REPLACEMENTS, BadFileMonitor, too_many_in_a_row
 from .data.collation import collate
 from .modeling_localizer import AVSSLLocalizer, localization_losses
-from .trainer_avssl import AVSSLTrainingArguments
+from .training_args import AVSSLTrainingArguments
 
 
 logger = logging.getLogger(__name__)

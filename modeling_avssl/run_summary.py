@@ -7,7 +7,8 @@ import numpy as np
 from PIL import Image
 
 from .plotting import plot_training_curves
-from .trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
+from .trainer_avssl import AVSSLTrainer
+from .training_args import AVSSLTrainingArguments
 from .visualize_masks import draw, frame_and_map
 
 
