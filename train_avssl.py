@@ -19,7 +19,7 @@ import time
 import torch.distributed as dist
 from transformers import set_seed
 
-from modeling_avssl.arguments import DEFAULT_CONFIG, parse_arguments
+from modeling_avssl.arguments import parse_arguments
 from modeling_avssl.baseline import supervised_baseline
 from modeling_avssl.building import build_model, load_data, processor_for, spread_subset
 from modeling_avssl.data.collation import ClipTransform
@@ -31,6 +31,7 @@ from modeling_avssl.trainer_avssl import AVSSLTrainer
 
 
 logger = logging.getLogger("train_avssl")
+DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs", "avsynth.yaml")
 
 
 def main(argv: list[str]) -> AVSSLTrainer:

@@ -27,6 +27,7 @@ probes (contrastive), and the mean cosine similarity of the test clips' video su
 """
 
 import argparse
+import os
 import time
 
 import torch
@@ -35,13 +36,14 @@ from torch.nn import functional as F
 from torchvision.transforms.v2 import functional as TF
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-from modeling_avssl.arguments import DEFAULT_CONFIG, parse_arguments
+from modeling_avssl.arguments import parse_arguments
 from modeling_avssl.building import build_model, load_data, processor_for
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.splits import labeled_split
 from modeling_avssl.losses import contrastive_loss
 
 
+DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs", "avsynth.yaml")
 MEAN = torch.tensor(IMAGENET_DEFAULT_MEAN).view(1, 1, 3, 1, 1)
 STD = torch.tensor(IMAGENET_DEFAULT_STD).view(1, 1, 3, 1, 1)
 

@@ -1,7 +1,6 @@
 """The arguments of `train_avssl.py`: which model, which data, the stages around training, and the training itself
 (`AVSSLTrainingArguments`), read from config files and the command line."""
 
-import os
 from dataclasses import dataclass, field
 
 import yaml
@@ -9,10 +8,6 @@ from transformers import HfArgumentParser
 
 from .data.sources import SOURCE_KINDS
 from .training_args import AVSSLTrainingArguments
-
-
-# the embedded default run, in a checkout
-DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs", "avsynth.yaml")
 
 
 @dataclass

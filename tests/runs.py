@@ -12,6 +12,7 @@ from safetensors.torch import load_file
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_CONFIG = os.path.join(ROOT, "configs", "avsynth.yaml")  # what train_avssl.py runs without arguments
 
 
 def script(path: str) -> dict:

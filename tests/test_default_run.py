@@ -6,10 +6,11 @@ import os
 
 import datasets
 import pytest
+from runs import DEFAULT_CONFIG
 from runs import train as main
 
 from modeling_avssl import AVSSLConfig, AVSSLLocalizer
-from modeling_avssl.arguments import DEFAULT_CONFIG, parse_arguments
+from modeling_avssl.arguments import parse_arguments
 from modeling_avssl.building import spread_subset
 
 

@@ -6,11 +6,11 @@ import os
 
 import pytest
 import torch
-from runs import script
+from runs import DEFAULT_CONFIG, script
 from safetensors.torch import load_file
 
 from modeling_avssl import AVSSLForVideoClassification
-from modeling_avssl.arguments import DEFAULT_CONFIG, parse_arguments
+from modeling_avssl.arguments import parse_arguments
 from modeling_avssl.building import build_model
 from modeling_avssl.data.avsynth import CLASSES
 

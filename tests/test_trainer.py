@@ -10,11 +10,11 @@ import sys
 
 import pytest
 import torch
-from runs import assert_same_end, launch_two_processes, train
+from runs import DEFAULT_CONFIG, assert_same_end, launch_two_processes, train
 from transformers import TrainerCallback
 
 from modeling_avssl import AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLocalizerConfig, trainer_avssl
-from modeling_avssl.arguments import DEFAULT_CONFIG, parse_arguments
+from modeling_avssl.arguments import parse_arguments
 from modeling_avssl.checkpoints import CheckpointError
 from modeling_avssl.data import VideoAugmentation
 from modeling_avssl.data.collation import ClipTransform
