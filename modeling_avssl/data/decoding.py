@@ -215,14 +215,16 @@ def _frames_from(
     the stream's first frame. Seeks to the keyframe before `time`; where the demuxer lands after it (MPEG-TS seeks
     by byte position and can land a GOP late) it seeks further back, and in the end decodes from the start. An AVI
     whose index stops short of its frames is always read from the start (`_index_is_whole`)."""
-    for back in _SEEK_BACKOFF if _index_is_whole(container) else ():
+    whole = _index_is_whole(container)
+    index = stream.index_entries if whole and container.format.name == "avi" and stream.type == "video" else None
+    for back in _SEEK_BACKOFF if whole else ():
         target = time + origin - back
         from_start = target <= origin
         if from_start:
             container.seek(0, backward=True)
         else:
             container.seek(int(target / stream.time_base), stream=stream, backward=True)
-        frames = _decoded(container, stream, log)
+        frames = _decoded(container, stream, log, index)
         first = next(frames, None)
         if first is None:
             if from_start:
@@ -232,10 +234,10 @@ def _frames_from(
         if from_start or at_start or first.time - origin <= time + _EPSILON:
             return itertools.chain([first], frames)
     container.seek(0, backward=True)
-    return _decoded(container, stream, log)
+    return _decoded(container, stream, log, index)
 
 
-def _decoded(container: av.container.InputContainer, stream, log: _FFmpegLog) -> Iterator:
+def _decoded(container: av.container.InputContainer, stream, log: _FFmpegLog, index) -> Iterator:
     """The stream's timed frames from where the container stands (just after a seek), decoded packet by packet.
 
     FFmpeg conceals damage and only logs it: a demuxer skips a broken stretch or stops early, a decoder leaves a frame
@@ -243,10 +245,8 @@ def _decoded(container: av.container.InputContainer, stream, log: _FFmpegLog) ->
     the first packet is read (messages while seeking are its search; at the end of an audio stream the recording
     just ends there), from the decoder once the first frame is out (before it, pictures that refer to ones before the
     seek point fail, and are not shown). It raises it too where a video stream's packets end before the duration its
-    header states, and where an AVI video packet is not where a whole index puts its frame."""
+    header states, and where a packet is not where `index` (a whole AVI index, or None) puts its frame."""
     demuxer = container.format.name
-    avi_video = demuxer == "avi" and stream.type == "video"
-    index = stream.index_entries if avi_video and _index_is_whole(container) else None
     log.drop()
     read = started = False  # a packet is read, a frame is out
     end = previous = None  # presentation end of the packets read, timestamp of the last (the stream's time base)
