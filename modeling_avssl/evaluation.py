@@ -40,13 +40,15 @@ def test_views(
 
 
 @torch.no_grad()
-def video_probabilities(model, views: dict[str, torch.Tensor]) -> torch.Tensor:
-    """The class probabilities `(num_classes,)` of one video: the softmax over its views, averaged (the audio is
-    left out for a video-only model)."""
+def video_probabilities(model, videos: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+    """The class probabilities `(len(videos), num_classes)` of videos given by their `test_views`: the softmax over
+    each video's views, averaged. The views of all the videos go through the model in one forward (the audio is left
+    out for a video-only model)."""
     device = next(model.parameters()).device
-    audio = views["input_values"].to(device) if model.config.is_audio_visual else None
-    logits = model(views["pixel_values"].to(device), audio).logits.float()
-    return logits.softmax(dim=-1).mean(dim=0).cpu()
+    pixel_values = torch.cat([video["pixel_values"] for video in videos]).to(device)
+    audio = torch.cat([video["input_values"] for video in videos]).to(device) if model.config.is_audio_visual else None
+    probabilities = model(pixel_values, audio).logits.float().softmax(dim=-1).cpu()
+    return torch.stack([part.mean(dim=0) for part in probabilities.split([len(v["pixel_values"]) for v in videos])])
 
 
 def _labeled_views(row: dict, transform: ClipTransform, clips: int, crops: int) -> dict | None:

@@ -27,6 +27,15 @@ def maps_to_token_grid(maps: torch.Tensor, tubelet: int, grid: tuple[int, int]) 
     return F.interpolate(per_slot, size=grid, mode="bilinear", align_corners=False)
 
 
+def tubelet_means(frames: torch.Tensor, tubelet: int) -> torch.Tensor:
+    """Clips `(batch, frames, C, H, W)` -> `(batch, frames // tubelet, C, H, W)`: the frames of each tubelet averaged,
+    one localizer input per temporal slot of the token grid (`asl_map_frames="tubelet"`)."""
+    batch, num_frames = frames.shape[:2]
+    if num_frames % tubelet:
+        raise ValueError(f"{num_frames} frames do not split into tubelets of {tubelet}.")
+    return frames.reshape(batch, num_frames // tubelet, tubelet, *frames.shape[2:]).mean(dim=2)
+
+
 def normalize_maps(maps: torch.Tensor) -> torch.Tensor:
     """Min-max normalises each `(h, w)` map of `(batch, slots, h, w)` to [0, 1], then adds `MAP_EPSILON`; a constant
     map becomes uniform."""

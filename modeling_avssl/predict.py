@@ -25,7 +25,7 @@ def predict(
     config = model.config
     transform = ClipTransform.from_processor(processor, config.video_input_shape[0], frame_stride, strong=False)
     views = test_views(video, transform, clips, crops=1, require_audio=config.is_audio_visual)
-    scores, labels = video_probabilities(model, views).topk(min(top_k, config.num_labels))
+    scores, labels = video_probabilities(model, [views])[0].topk(min(top_k, config.num_labels))
     return [(config.id2label[int(label)], float(score)) for score, label in zip(scores, labels)]
 
 

@@ -31,9 +31,10 @@ from .data.bad_files import BadFileMonitor
 from .data.collation import ClipTransform, training_loader
 from .divergence import FiniteGradients, check_loss
 from .evaluation import EvalViews, StreamedEvalViews, loader_workers, video_probabilities
+from .joint_forward import Part, joint_forward
 from .losses import contrastive_loss, mix_loss, svformer_mix_loss, unlabeled_loss
 from .method_state import MethodCheckpoints, MethodState
-from .mixing import asl_guided_mask, maps_to_token_grid, mix_audio, tube_token_mask
+from .mixing import asl_guided_mask, maps_to_token_grid, mix_audio, tube_token_mask, tubelet_means
 from .modeling_localizer import AVSSLLocalizer
 from .schedules import with_lr_steps
 from .teacher import EMATeacher
@@ -241,14 +242,40 @@ class AVSSLTrainer(Trainer):
 
     def step(self, model, labeled: dict, unlabeled: dict) -> tuple[torch.Tensor, object, dict, dict[str, float]]:
         """`L = L_s + gamma_u L_u + gamma_mix L_mix + gamma_contrastive L_c` (Eq. 19) of a labeled and an unlabeled
-        batch; the semi-supervised terms only after the warm-up. Returns the loss, the student's output on the
-        labeled batch, each term (tensors) and the diagnostics of `_semi_supervised_terms`."""
-        supervised = model(labeled["pixel_values"], self._audio(labeled, "input_values"), labels=labeled["labels"])
-        terms, diagnostics = {"loss_s": supervised.loss}, {}
-        if self.state.global_step >= self.supervised_warmup_steps and "index" in unlabeled:
-            semi_supervised_terms, diagnostics = self._semi_supervised_terms(model, supervised, unlabeled)
-            terms.update(semi_supervised_terms)
-        args = self.args
+        batch; the semi-supervised terms only after the warm-up. The teacher labels the weak views and the mixing
+        is drawn first; then the student sees the labeled, strong and mixed clips in one forward (`joint_forward`).
+        Returns the loss, the student's output on the labeled batch, each term (tensors) and the diagnostics of
+        `_pseudo_labels`."""
+        args, config = self.args, self.accelerator.unwrap_model(model).config
+        parts = [Part(labeled["pixel_values"], self._audio(labeled, "input_values"))]
+        semi_supervised = self.state.global_step >= self.supervised_warmup_steps and "index" in unlabeled
+        diagnostics = {}
+        if semi_supervised:
+            probs, mask, diagnostics = self._pseudo_labels(unlabeled)
+            strong_audio = self._audio(unlabeled, "strong_input_values")
+            parts.append(Part(unlabeled["strong_pixel_values"], strong_audio))
+            if args.mask_type != "none":
+                lam, partner, token_mask = self._mixing(unlabeled, config)
+                mixed_audio = mix_audio(strong_audio, partner, lam) if strong_audio is not None else None
+                parts.append(Part(unlabeled["strong_pixel_values"], mixed_audio, (token_mask, partner)))
+                diagnostics["lambda"] = float(lam.mean())
+        outputs = joint_forward(model, parts)
+        supervised = outputs[0]
+        supervised.loss = F.cross_entropy(supervised.logits, labeled["labels"])
+        terms = {"loss_s": supervised.loss}
+        if semi_supervised:
+            terms["loss_u"] = unlabeled_loss(outputs[1].logits, probs.argmax(dim=-1), mask)
+            if args.mask_type != "none":
+                mixed = outputs[2].logits
+                if args.mix_loss == "svformer":
+                    terms["loss_mix"] = svformer_mix_loss(mixed, probs, mask, partner, lam)
+                else:
+                    target = lam[:, None] * probs + (1 - lam[:, None]) * probs[partner]
+                    terms["loss_mix"] = mix_loss(mixed, target, self.thresholds.confident(target))
+            if config.is_audio_visual:
+                video_embeds = torch.cat([output.video_embeds for output in outputs])
+                audio_embeds = torch.cat([output.audio_embeds for output in outputs])
+                terms["loss_c"] = contrastive_loss(video_embeds, audio_embeds, args.contrastive_temperature)
         weights = {"loss_u": args.gamma_u, "loss_mix": args.gamma_mix, "loss_c": args.gamma_contrastive}
         loss = terms["loss_s"]
         for name, weight in weights.items():
@@ -260,20 +287,15 @@ class AVSSLTrainer(Trainer):
         """The batch's audio features under `key`, or None for a video-only model."""
         return batch[key] if self.teacher.model.config.is_audio_visual else None
 
-    def _semi_supervised_terms(
-        self, model, supervised, unlabeled: dict
-    ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
-        """L_u, L_mix and L_c of an unlabeled batch, and the step's diagnostics: how many pseudo labels pass their
-        thresholds, how many of all and of those are right (on the hidden labels), the class thresholds, lambda."""
-        args, config = self.args, self.accelerator.unwrap_model(model).config
-        audio, strong_audio = self._audio(unlabeled, "input_values"), self._audio(unlabeled, "strong_input_values")
-        probs = self.teacher(unlabeled["pixel_values"], audio).logits.float().softmax(dim=-1)
+    def _pseudo_labels(self, unlabeled: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
+        """The teacher's distributions `(B_u, classes)` on the weak views, the mask `(B_u,)` of those passing their
+        class thresholds, and the diagnostics: how many pass, how many of all and of those are right (on the hidden
+        labels), the class thresholds."""
+        probs = self.teacher(unlabeled["pixel_values"], self._audio(unlabeled, "input_values")).logits
+        probs = probs.float().softmax(dim=-1)
         thresholds = self.thresholds.class_thresholds()  # those this batch is masked with
         mask = self.thresholds.mask(probs, unlabeled["index"])
-        strong = model(unlabeled["strong_pixel_values"], strong_audio)
-        pseudo_labels = probs.argmax(dim=-1)
-        terms = {"loss_u": unlabeled_loss(strong.logits, pseudo_labels, mask)}
-        correct = (pseudo_labels == unlabeled["hidden_labels"]).float()
+        correct = (probs.argmax(dim=-1) == unlabeled["hidden_labels"]).float()
         diagnostics = {
             "above_threshold": float(mask.mean()),
             "pseudo_label_accuracy": float(correct.mean()),
@@ -283,26 +305,7 @@ class AVSSLTrainer(Trainer):
         }
         if mask.any():
             diagnostics["pseudo_label_accuracy_above_threshold"] = float((correct * mask).sum() / mask.sum())
-
-        video_embeds = [supervised.video_embeds, strong.video_embeds]
-        audio_embeds = [supervised.audio_embeds, strong.audio_embeds]
-        if args.mask_type != "none":
-            lam, partner, token_mask = self._mixing(unlabeled, config)
-            mixed_audio = mix_audio(strong_audio, partner, lam) if strong_audio is not None else None
-            mixed = model(unlabeled["strong_pixel_values"], mixed_audio, token_mix=(token_mask, partner))
-            if args.mix_loss == "svformer":
-                terms["loss_mix"] = svformer_mix_loss(mixed.logits, probs, mask, partner, lam)
-            else:
-                target = lam[:, None] * probs + (1 - lam[:, None]) * probs[partner]
-                terms["loss_mix"] = mix_loss(mixed.logits, target, self.thresholds.confident(target))
-            diagnostics["lambda"] = float(lam.mean())
-            video_embeds.append(mixed.video_embeds)
-            audio_embeds.append(mixed.audio_embeds)
-        if config.is_audio_visual:
-            terms["loss_c"] = contrastive_loss(
-                torch.cat(video_embeds), torch.cat(audio_embeds), args.contrastive_temperature
-            )
-        return terms, diagnostics
+        return probs, mask, diagnostics
 
     def _mixing(self, unlabeled: dict, config) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """lambda `(B,)`, the partner permutation `(B,)` and the token mask `(B, N)` of one mixed batch; all drawn
@@ -318,20 +321,23 @@ class AVSSLTrainer(Trainer):
         if args.mask_type == "tube":
             token_mask = tube_token_mask(batch, slots, height, width, lam, generator)
         else:
-            tubelet = frames.shape[1] // slots
-            maps = maps_to_token_grid(self._localization_maps(unlabeled), tubelet, (height, width)).cpu()
-            token_mask = asl_guided_mask(maps, lam, args.asl_window, generator)
+            maps = self._localization_maps(unlabeled, tubelet=frames.shape[1] // slots)
+            grid_maps = maps_to_token_grid(maps, len(maps[0]) // slots, (height, width)).cpu()
+            token_mask = asl_guided_mask(grid_maps, lam, args.asl_window, generator)
         return lam.to(device), partner.to(device), token_mask.to(device)
 
     @torch.no_grad()
-    def _localization_maps(self, unlabeled: dict) -> torch.Tensor:
-        """The localizer's maps `(B, T, h, w)` of the strong views' frames (resized to its input size) and the
-        clips' audio."""
+    def _localization_maps(self, unlabeled: dict, tubelet: int) -> torch.Tensor:
+        """The localizer's maps `(B, T', h, w)` of the strong views: of every frame (`asl_map_frames="every"`,
+        T' = T) or of each tubelet's frames averaged (`"tubelet"`, T' = T / tubelet), resized to the localizer's
+        input size, with the clips' own audio."""
         frames = unlabeled["strong_pixel_values"]
-        size = self.localizer.config.image_size
+        if self.args.asl_map_frames == "tubelet":
+            frames = tubelet_means(frames, tubelet)
+        size, dtype = self.localizer.config.image_size, self.localizer.dtype
         resized = F.interpolate(frames.flatten(0, 1).float(), size=(size, size), mode="bilinear", align_corners=False)
-        maps = self.localizer(resized.unflatten(0, frames.shape[:2]), unlabeled["localizer_spectrogram"]).maps
-        return maps.float()
+        spectrogram = unlabeled["localizer_spectrogram"].to(dtype)
+        return self.localizer(resized.unflatten(0, frames.shape[:2]).to(dtype), spectrogram).maps.float()
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs:
@@ -356,9 +362,10 @@ class AVSSLTrainer(Trainer):
         self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval", teacher: bool | None = None
     ) -> dict[str, float]:
         """Multi-view test protocol (`evaluation.py`, docs/design.md 5.11): the softmax averaged over
-        `eval_clips x eval_crops` views of each video; top-1 and top-5 through the `video_accuracy` metric. Videos
-        that cannot be decoded are counted and left out. `teacher` chooses the model (by default the one
-        `save_model` saves). Logs the metrics and calls the callbacks' `on_evaluate`, as the Trainer's does."""
+        `eval_clips x eval_crops` views of each video, the views of `per_device_eval_batch_size` videos in one
+        forward; top-1 and top-5 through the `video_accuracy` metric. Videos that cannot be decoded are counted and
+        left out. `teacher` chooses the model (by default the one `save_model` saves). Logs the metrics and calls the
+        callbacks' `on_evaluate`, as the Trainer's does."""
         rows = eval_dataset if eval_dataset is not None else self.eval_dataset
         args = self.args
         teacher = args.export_teacher if teacher is None else teacher
@@ -371,13 +378,22 @@ class AVSSLTrainer(Trainer):
             mine = rows.select(range(args.process_index, len(rows), args.world_size))
             views = EvalViews(mine, self.transform, args.eval_clips, args.eval_crops)
         loader = DataLoader(views, batch_size=None, num_workers=loader_workers(views, args.dataloader_num_workers))
-        predictions, references, skipped = [], [], 0
+        predictions, references, skipped, pending = [], [], 0, []  # pending: the videos of the next forward
+
+        def predict_pending() -> None:
+            predictions.extend(video_probabilities(model, pending).tolist())
+            references.extend(video["label"] for video in pending)
+            pending.clear()
+
         for video in tqdm(loader, desc="test videos", disable=args.disable_tqdm or not self.is_local_process_zero()):
             if video is None:
                 skipped += 1
                 continue
-            predictions.append(video_probabilities(model, video).tolist())
-            references.append(video["label"])
+            pending.append(video)
+            if len(pending) == args.per_device_eval_batch_size:
+                predict_pending()
+        if pending:
+            predict_pending()
         if dist.is_available() and dist.is_initialized():
             everyone = [None] * dist.get_world_size()
             dist.all_gather_object(everyone, (predictions, references, skipped))

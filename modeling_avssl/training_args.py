@@ -68,6 +68,13 @@ class AVSSLTrainingArguments(TrainingArguments):
         },
     )
     asl_window: int = field(default=1, metadata={"help": "adjacent temporal slots sharing one ASL mask (1, 2, 4, 8)"})
+    asl_map_frames: str = field(
+        default="tubelet",
+        metadata={
+            "help": "tubelet (one localization map per tubelet, of its frames' mean: 1 / tubelet_size of the "
+            "localizer's visual cost) or every (a map of every frame, averaged over each tubelet)"
+        },
+    )
     ema_decay: float = field(default=0.99, metadata={"help": "decay of the EMA teacher"})
     contrastive_temperature: float = field(default=0.05, metadata={"help": "temperature of L_c"})
     supervised_warmup_epochs: float = field(
@@ -95,6 +102,7 @@ class AVSSLTrainingArguments(TrainingArguments):
             "threshold": ("fixed", "flex"),
             "mask_type": ("none", "tube", "asl"),
             "mix_loss": ("probabilities", "svformer"),
+            "asl_map_frames": ("every", "tubelet"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

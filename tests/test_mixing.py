@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from modeling_avssl import AVSSLForVideoClassification
-from modeling_avssl.mixing import asl_guided_mask, maps_to_token_grid, mix_audio, tube_token_mask
+from modeling_avssl.mixing import asl_guided_mask, maps_to_token_grid, mix_audio, tube_token_mask, tubelet_means
 from tiny import make_inputs, make_tiny_config
 
 
@@ -116,3 +116,12 @@ def test_masks_fit_the_models_token_mix():
         tube_token_mask(3, slots, height, width, lam),
     ):
         assert model(**make_inputs(config), token_mix=(mask, torch.tensor([1, 2, 0]))).logits.shape == (3, 3)
+
+
+def test_tubelet_means_average_the_frames_of_each_tubelet():
+    frames = torch.arange(2 * 4 * 3 * 2 * 2, dtype=torch.float32).reshape(2, 4, 3, 2, 2)
+    means = tubelet_means(frames, 2)
+    assert means.shape == (2, 2, 3, 2, 2)
+    torch.testing.assert_close(means[:, 1], (frames[:, 2] + frames[:, 3]) / 2)
+    with pytest.raises(ValueError, match="4 frames do not split into tubelets of 3"):
+        tubelet_means(frames, 3)

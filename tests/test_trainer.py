@@ -1,6 +1,7 @@
 """The semi-supervised trainer: what one step computes, that a resumed run ends where an uninterrupted one does, and
 that two processes keep one teacher and one FlexMatch record."""
 
+import copy
 import dataclasses
 import json
 import os
@@ -8,9 +9,11 @@ import shutil
 import subprocess
 import sys
 
+import datasets
 import pytest
 import torch
 from runs import DEFAULT_CONFIG, assert_same_end, launch_two_processes, train
+from test_joint_forward import separate_forwards
 from transformers import TrainerCallback
 
 from modeling_avssl import AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLocalizerConfig, trainer_avssl
@@ -77,6 +80,43 @@ def test_no_mixing_and_zero_weights_is_exactly_supervised_training(tmp_path, row
     assert set(terms) == {"loss_s"} and diagnostics == {}
 
 
+@pytest.mark.parametrize("mask_type", ["asl", "tube", "none"])
+def test_the_one_pass_step_has_the_losses_and_gradients_of_the_three_pass_step(tmp_path, rows, monkeypatch, mask_type):
+    AVSSLLocalizer(AVSSLLocalizerConfig(embed_dim=16, image_size=64)).save_pretrained(tmp_path / "localizer")
+    trainer = trainer_for(tmp_path, rows, mask_type=mask_type, localizer_name_or_path=str(tmp_path / "localizer"))
+    trainer.model.eval().double()  # dropout off (the steps draw their masks differently); float64: no rounding
+    trainer.teacher.model.double()
+    if trainer.localizer is not None:
+        trainer.localizer.double()
+    inputs = {
+        name: {key: v.double() if torch.is_tensor(v) and v.is_floating_point() else v for key, v in batch.items()}
+        for name, batch in one_batch(trainer).items()
+    }
+    # both steps start from the same method state: the mixing's generator, FlexMatch's record
+    rng, thresholds = trainer.rng.bit_generator.state, copy.deepcopy(trainer.thresholds)
+
+    def step() -> tuple[dict, dict, dict[str, torch.Tensor]]:
+        trainer.rng.bit_generator.state, trainer.thresholds = rng, copy.deepcopy(thresholds)
+        trainer.model.zero_grad()
+        loss, _, terms, diagnostics = trainer.step(trainer.model, inputs["labeled"], inputs["unlabeled"])
+        loss.backward()
+        gradients = {name: p.grad.clone() for name, p in trainer.model.named_parameters() if p.grad is not None}
+        return {"loss": loss.detach(), **{k: v.detach() for k, v in terms.items()}}, diagnostics, gradients
+
+    one_pass = step()
+    monkeypatch.setattr(trainer_avssl, "joint_forward", separate_forwards)
+    three_pass = step()
+
+    expected = {"loss", "loss_s", "loss_u", "loss_c"} | ({"loss_mix"} if mask_type != "none" else set())
+    assert set(one_pass[0]) == set(three_pass[0]) == expected
+    for name in expected:
+        torch.testing.assert_close(one_pass[0][name], three_pass[0][name], rtol=1e-10, atol=1e-12)
+    assert one_pass[1] == three_pass[1]
+    assert set(one_pass[2]) == set(three_pass[2]) and len(one_pass[2]) > 0
+    for name, gradient in one_pass[2].items():
+        torch.testing.assert_close(gradient, three_pass[2][name], rtol=1e-9, atol=1e-12)
+
+
 FBANK = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 32, "max_length": 50}
 EZVSL = {"type": "log_spectrogram", "sample_rate": 16000, "window": 512, "overlap": 274, "seconds": 3.0, "std": 12.0}
 
@@ -125,8 +165,9 @@ def test_the_mix_target_uses_the_lambda_and_partner_of_the_mixed_input(tmp_path,
     trainer.compute_loss(trainer.model, inputs)
 
     unlabeled, partner, lam = inputs["unlabeled"], seen["partner"], seen["lam"]
-    assert torch.equal(seen["token_partner"], partner)
-    assert torch.equal(seen["mixed_audio"], audio_mixup(unlabeled["strong_input_values"], partner, lam))
+    mixed_rows = slice(len(seen["token_partner"]) - len(partner), None)  # the mixed clips come last
+    assert torch.equal(seen["token_partner"][mixed_rows], partner + mixed_rows.start)
+    assert torch.equal(seen["mixed_audio"][mixed_rows], audio_mixup(unlabeled["strong_input_values"], partner, lam))
     probs = trainer.teacher(unlabeled["pixel_values"], unlabeled["input_values"]).logits.softmax(dim=-1)
     torch.testing.assert_close(seen["target"], lam[:, None] * probs + (1 - lam[:, None]) * probs[partner])
 
@@ -182,6 +223,29 @@ def test_evaluate_tests_every_video_and_tells_the_callbacks(tmp_path, rows):
     metrics = trainer.evaluate(rows)
     assert metrics["eval_videos"] == 6 and metrics["eval_skipped"] == 0 and 0 <= metrics["eval_top1"] <= 1
     assert heard == [metrics]
+
+
+def test_videos_tested_together_score_as_when_tested_one_by_one(tmp_path, rows, monkeypatch):
+    with_a_broken_video = datasets.concatenate_datasets(
+        [rows.select(range(3)), rows.select([0]).map(lambda _: {"video": write_broken(tmp_path / "bad.mp4")}), rows]
+    )
+    scored = {}
+    real = trainer_avssl.video_probabilities
+
+    def video_probabilities(model, videos):
+        probabilities = real(model, videos)
+        scored.setdefault(size, []).append(probabilities)
+        return probabilities
+
+    monkeypatch.setattr(trainer_avssl, "video_probabilities", video_probabilities)
+    metrics = {}
+    for size in (1, 4):
+        torch.manual_seed(0)  # the same model
+        trainer = trainer_for(tmp_path, rows, eval_clips=2, eval_crops=1, per_device_eval_batch_size=size)
+        metrics[size] = trainer.evaluate(with_a_broken_video)
+    assert [len(p) for p in scored[4]] == [4, 4, 1] and len(scored[1]) == 9  # 9 decodable videos, 1 skipped
+    torch.testing.assert_close(torch.cat(scored[4]), torch.cat(scored[1]), rtol=1e-5, atol=1e-6)
+    assert metrics[1] == metrics[4] and metrics[4]["eval_skipped"] == 1 and metrics[4]["eval_videos"] == 9
 
 
 def test_an_epoch_is_one_pass_over_the_labeled_clips(tmp_path, rows):
