@@ -1,19 +1,23 @@
-"""Trains the audio source localizer on AVSynth's unlabeled clips for a few CPU minutes and scores its maps.
+"""Trains the audio source localizer on AVSynth clips for a few CPU minutes, scores its maps, and saves it with a card:
+this is how `pretrained/avsynth_localizer`, the default run's frozen localizer, is made.
 
     python experiments/localizer_avsynth.py [--config configs/avsynth_localizer.json] [--train 1200] [--test 600]
-        [--epochs 8] [--mean-pooling-epochs 4] [--out outputs/localizer_avsynth]
+        [--epochs 8] [--mean-pooling-epochs 4] [--seed 1] [--out pretrained/avsynth_localizer]
 
-The localizer is the default run's (`configs/avsynth.yaml`): its config file, trained the way `train_avssl.py`
-trains it. Scores the map of the middle frame of every test clip against the sounding object's box with the
-FNAC / LVS evaluator (the map keeps half the frame, its median) and with a tight variant that keeps 10% (AVSynth's
-objects cover about 5% of a frame), beside a centre prior and a uniform map. Saves the localizer and a Fig.
-3-style picture of the first test clip's masks in `--out`.
+The localizer config is the default run's, trained the way `train_avssl.py` trains one (`localizer_config`), on
+the train split of AVSynth clips generated with `--seed` (1: disjoint from the default data set, seed 0, as the
+paper's localizer was trained on other data than its semi-supervised runs). Scores the map of the middle frame of
+every test clip of that seed against the sounding object's box with the FNAC / LVS evaluator (the map keeps half the
+frame, its median) and with a tight variant that keeps 10% (AVSynth's objects cover about 5% of a frame), beside a
+centre prior and a uniform map. Saves the localizer, a model card with the scores and a Fig. 3-style picture of the
+first test clip's masks in `--out`.
 """
 
 import argparse
 import json
 import math
 import os
+import sys
 import tempfile
 import time
 
@@ -31,6 +35,21 @@ from modeling_avssl.visualize_masks import draw
 
 
 PROTOCOLS = {"evaluator (keeps 50%)": 0.5, "tight (keeps 10%)": 0.1}
+CARD = """---
+library_name: transformers
+tags: [avssl, avsynth, audio-source-localization]
+---
+# AVSynth audio source localizer
+
+The frozen localizer of the default run's ASL mixup (`configs/avsynth.yaml`): an `AVSSLLocalizer` of
+`{config}` trained self-supervised (EZ-VSL's loss, the first epochs on mean-pooled frames) by
+`{command}` on generated AVSynth clips that the default data set
+(seed 0) does not hold. Load it with `AVSSLLocalizer.from_pretrained`; `masks.png` is Fig. 3 for the first test clip.
+
+Its maps of the middle frame of each test clip of the same seed, scored against the sounding object's box:
+
+{scores}
+"""
 
 
 def main() -> None:
@@ -42,8 +61,8 @@ def main() -> None:
     parser.add_argument("--mean-pooling-epochs", type=float, default=4, help="warm-up on mean-pooled frames")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--out", default="outputs/localizer_avsynth")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="pretrained/avsynth_localizer")
+    parser.add_argument("--seed", type=int, default=1, help="of the generated clips and of training")
     args = parser.parse_args()
     spec = AVSynthSpec()
     config = AVSSLLocalizerConfig.from_json_file(args.config)
@@ -55,7 +74,7 @@ def main() -> None:
         train = [os.path.join(data, r["file"]) for r in records if r["split"] == "train"]
         test = [r for r in records if r["split"] == "test"]
         training = TrainingArguments(
-            output_dir=os.path.join(args.out, "run"),
+            output_dir=os.path.join(data, "run"),
             per_device_train_batch_size=args.batch_size,
             num_train_epochs=args.epochs,
             learning_rate=args.learning_rate,
@@ -81,6 +100,7 @@ def main() -> None:
             mean_pooling_steps=mean_pooling_steps,
         )
         trained = time.perf_counter() - start
+        os.remove(os.path.join(args.out, "training_args.bin"))  # the Trainer's pickle: not part of the model
 
         evaluation = LocalizerClips([os.path.join(data, r["file"]) for r in test], config, spec.num_frames, False)
         size, middle = spec.size, spec.num_frames // 2
@@ -104,12 +124,27 @@ def main() -> None:
         frame = np.asarray(Image.fromarray(frame).resize((224, 224), Image.BILINEAR))
         Image.fromarray(draw(frame, maps_of_test[0], lam=1 / 3, grid=14)).save(os.path.join(args.out, "masks.png"))
 
-    print(f"AVSynth {args.train} train / {len(test)} test clips; localizer trained in {trained:.0f} s on CPU")
-    print(f"{'protocol':<24}{'method':<14}{'AP50':>7}{'AUC':>7}{'cIoU':>7}")
+    lines = [
+        f"AVSynth {args.train} train / {len(test)} test clips of seed {args.seed}; trained in {trained:.0f} s",
+        "",
+        "| protocol | map | AP50 | AUC | cIoU |",
+        "|---|---|---|---|---|",
+    ]
     for name, methods in scores.items():
         for method, values in methods.items():
             summary = summarize(values)
-            print(f"{name:<24}{method:<14}{summary['AP50']:>7.3f}{summary['AUC']:>7.3f}{summary['cIoU']:>7.3f}")
+            lines.append(
+                f"| {name} | {method} | {summary['AP50']:.3f} | {summary['AUC']:.3f} | {summary['cIoU']:.3f} |"
+            )
+    print("\n".join(lines))
+    with open(os.path.join(args.out, "README.md"), "w") as handle:
+        handle.write(
+            CARD.format(
+                command=" ".join(["python experiments/localizer_avsynth.py", *sys.argv[1:]]),
+                config=args.config,
+                scores="\n".join(lines),
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -163,6 +163,10 @@ class AVSSLLocalizerConfig(PreTrainedConfig):
             field wider than the frame) is EZ-VSL / FNAC's model and what their checkpoints hold; fewer give a finer
             map whose positions see only their neighbourhood, which lets a localizer trained from scratch on small
             frames (AVSynth) place the sound instead of encoding the whole scene at one position.
+        audio_stages (`int`, *optional*, defaults to 4):
+            How many residual stages the audio ResNet-18 keeps (its feature is max-pooled over the map either way).
+            All four is EZ-VSL / FNAC's model; fewer is a smaller, cheaper audio encoder (a quarter of the weights
+            per stage dropped), enough for sounds as simple as AVSynth's.
     """
 
     model_type = "avssl_localizer"
@@ -178,10 +182,12 @@ class AVSSLLocalizerConfig(PreTrainedConfig):
     audio_features: dict | None = None
     image_size: int = 224
     visual_stages: int = 4
+    audio_stages: int = 4
 
     def __post_init__(self, **kwargs):
-        if self.visual_stages not in (1, 2, 3, 4):
-            raise ValueError(f"`visual_stages` must be 1, 2, 3 or 4 (ResNet-18's stages), got {self.visual_stages}.")
+        for name in ("visual_stages", "audio_stages"):
+            if getattr(self, name) not in (1, 2, 3, 4):
+                raise ValueError(f"`{name}` must be 1, 2, 3 or 4 (ResNet-18's stages), got {getattr(self, name)}.")
         if self.audio_features is None:
             self.audio_features = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 128, "max_length": 1024}
         kind = self.audio_features.get("type")

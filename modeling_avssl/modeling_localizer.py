@@ -120,9 +120,9 @@ class AVSSLLocalizer(PreTrainedModel):
         self.visual_encoder = _resnet18_trunk(3, config.visual_stages)
         self.visual_dropout = nn.Dropout(config.visual_dropout)
         self.visual_projection = nn.Conv2d(stage_channels(config.visual_stages), config.embed_dim, kernel_size=1)
-        self.audio_encoder = _resnet18_trunk(1)
+        self.audio_encoder = _resnet18_trunk(1, config.audio_stages)
         self.audio_dropout = nn.Dropout(config.audio_dropout)
-        self.audio_projection = nn.Linear(512, config.embed_dim)
+        self.audio_projection = nn.Linear(stage_channels(config.audio_stages), config.embed_dim)
         self.post_init()
 
     @torch.no_grad()

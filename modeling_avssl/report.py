@@ -6,7 +6,8 @@ Nothing is computed: the model and its inputs live on the meta device and `torch
 FLOPs of every matmul and convolution from their shapes (2 FLOPs per multiply-add; the paper's tools count
 multiply-adds, so both are printed). One training iteration follows docs/design.md section 4 with B_l labeled and
 B_u = 5 * B_l unlabeled clips: the student on the labeled, strong and mixed clips, the EMA teacher on the weak
-clips, and, for ASL mixup, the frozen `AVSSLLocalizer` on every frame and the audio of the strong clips.
+clips, and, for ASL mixup, the frozen `AVSSLLocalizer` on the audio of the strong clips and on every frame of them
+(`asl_map_frames="every"`) or on one mean frame per tubelet (`"tubelet"`).
 """
 
 import argparse
@@ -27,11 +28,7 @@ class Figures:
     trainable_parameters: int
     clip_flops: int
     iteration_flops: int
-    localizer_flops: int
-
-    @property
-    def asl_iteration_flops(self) -> int:
-        return self.iteration_flops + self.localizer_flops
+    localizer_flops: dict[str, int]  # by `asl_map_frames`: "every", "tubelet"
 
 
 def count_flops(module: nn.Module, *args, **kwargs) -> int:
@@ -71,15 +68,18 @@ def measure(config: AVSSLConfig, labeled_batch: int = 1, unlabeled_ratio: int = 
         + forward_flops(unlabeled_batch, mixed=True)  # student, mixed clips
     )
     audio = config.audio_config
-    localizer_flops = (
-        count_flops(
+    frames, channels, height, width = config.video_input_shape
+    tubelet = frames // config.video_token_grid[0]
+    localizer_flops = {
+        name: count_flops(
             localizer,
-            torch.empty(unlabeled_batch, *config.video_input_shape, device="meta"),
+            torch.empty(unlabeled_batch, maps, channels, height, width, device="meta"),
             torch.empty(unlabeled_batch, 1, audio.num_mel_bins, audio.max_length, device="meta"),
         )
         if audio
         else 0
-    )
+        for name, maps in (("every", frames), ("tubelet", frames // tubelet))
+    }
     return Figures(
         trainable_parameters=sum(p.numel() for p in model.parameters() if p.requires_grad),
         clip_flops=forward_flops(1),
@@ -103,10 +103,13 @@ def format_report(config: AVSSLConfig, figures: Figures, labeled_batch: int, unl
         (f"forward, {iteration}, TubeToken mixup", figures.iteration_flops),
     ]
     if config.is_audio_visual:
-        rows.append((f"forward, {iteration}, ASL mixup", figures.asl_iteration_flops))
-        rows.append(("  of which the frozen localizer", figures.localizer_flops))
-    lines = [header, f"{'trainable parameters':<62}{figures.trainable_parameters / 1e6:>10.1f}M"]
-    lines += [f"{label:<62}{flops / 1e9:>10.1f} GFLOPs {flops / 2e9:>9.1f} GMACs" for label, flops in rows]
+        for name, flops in figures.localizer_flops.items():
+            maps = "every frame's map" if name == "every" else "a map per tubelet"
+            rows.append((f"forward, {iteration}, ASL mixup, {maps}", figures.iteration_flops + flops))
+            rows.append(("  of which the frozen localizer", flops))
+            rows.append(("  the localizer per strong clip", flops // (unlabeled_ratio * labeled_batch)))
+    lines = [header, f"{'trainable parameters':<70}{figures.trainable_parameters / 1e6:>10.1f}M"]
+    lines += [f"{label:<70}{flops / 1e9:>10.1f} GFLOPs {flops / 2e9:>9.1f} GMACs" for label, flops in rows]
     return "\n".join(lines)
 
 

@@ -74,9 +74,20 @@ def test_fewer_visual_stages_give_finer_maps_and_keep_no_weights_of_the_dropped_
     assert kept == {f"layer{i}" for i in range(1, stages + 1)}
 
 
-def test_visual_stages_outside_resnet18s_four_are_refused():
-    with pytest.raises(ValueError, match="`visual_stages` must be 1, 2, 3 or 4"):
-        AVSSLLocalizerConfig(visual_stages=5)
+@pytest.mark.parametrize("stages, width", [(4, 512), (3, 256), (2, 128), (1, 64)])
+def test_fewer_audio_stages_keep_the_embedding_and_no_weights_of_the_dropped_stages(stages, width):
+    model = tiny_localizer(audio_stages=stages).eval()
+    outputs = model(torch.randn(2, 3, 64, 64), torch.randn(2, 64, 96))
+    assert outputs.audio_embeds.shape == (2, model.config.embed_dim)
+    assert model.audio_projection.in_features == width
+    kept = {name.split(".")[1] for name in model.state_dict() if name.startswith("audio_encoder.layer")}
+    assert kept == {f"layer{i}" for i in range(1, stages + 1)}
+
+
+@pytest.mark.parametrize("name", ["visual_stages", "audio_stages"])
+def test_stages_outside_resnet18s_four_are_refused(name):
+    with pytest.raises(ValueError, match=f"`{name}` must be 1, 2, 3 or 4"):
+        AVSSLLocalizerConfig(**{name: 5})
 
 
 def test_mean_pooling_scores_each_clip_by_its_mean_visual_embedding():

@@ -25,15 +25,15 @@ def test_a_videomae_b_clip_costs_the_published_180_gmacs(videomae_figures):
 def test_an_iteration_is_sixteen_clip_forwards_for_one_labeled_and_five_unlabeled_clips(videomae_figures):
     # student on 1 labeled + 5 strong + 5 mixed clips, teacher on 5 weak clips; mixing itself adds no FLOPs
     assert videomae_figures.iteration_flops == 16 * videomae_figures.clip_flops
-    assert videomae_figures.localizer_flops == 0  # video-only: no ASL mixup
+    assert videomae_figures.localizer_flops == {"every": 0, "tubelet": 0}  # video-only: no ASL mixup
 
 
-def test_the_localizer_runs_on_every_frame_of_the_strong_clips_for_asl_mixup():
+def test_the_localizer_runs_on_every_frame_or_one_frame_per_tubelet_of_the_strong_clips():
     figures = measure(AVSSLConfig())
     resnet18_frame_flops = 2 * 1.82e9
-    frames = 5 * 16
-    assert figures.localizer_flops > frames * resnet18_frame_flops
-    assert figures.asl_iteration_flops == figures.iteration_flops + figures.localizer_flops
+    every, tubelet = figures.localizer_flops["every"], figures.localizer_flops["tubelet"]
+    assert 5 * 16 * resnet18_frame_flops < every < 5 * 19 * resnet18_frame_flops  # 16 frames, the 128 x 1024 audio
+    assert every - tubelet == pytest.approx(5 * 8 * resnet18_frame_flops, rel=0.01)  # 8 of the 16 frames
 
 
 def test_the_command_prints_parameters_and_both_flop_units(capsys):
