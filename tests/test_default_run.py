@@ -25,11 +25,14 @@ TINY_LOCALIZER = {
 }
 
 
-def test_the_default_config_runs_asl_mixup_on_avsynth_with_a_localizer_and_the_baseline():
+def test_the_default_config_runs_asl_mixup_on_avsynth_with_the_shipped_localizer_and_the_baseline():
     model_args, data_args, stages, training_args = parse_arguments([DEFAULT_CONFIG])
     assert data_args.dataset == "avsynth" and data_args.shots == 1
-    assert training_args.mask_type == "asl" and stages.localizer_config and stages.supervised_baseline
-    assert not model_args.model_config and os.path.exists(os.path.join(ROOT, stages.localizer_config))
+    assert training_args.mask_type == "asl" and stages.supervised_baseline and not model_args.model_config
+    assert stages.localizer_config is None  # no localizer stage: the shipped one is frozen, as the paper's
+    localizer = AVSSLLocalizer.from_pretrained(os.path.join(ROOT, training_args.localizer_name_or_path))
+    with open(os.path.join(ROOT, "configs", "avsynth_localizer.json")) as handle:
+        assert all(getattr(localizer.config, name) == value for name, value in json.load(handle).items())
 
 
 def test_the_default_run_starts_from_the_shipped_pretrained_encoders():
