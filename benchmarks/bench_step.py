@@ -1,11 +1,15 @@
-"""Where a training step's time goes: student forward/backward, teacher, localizer, masks, losses, EMA, optimizer.
+"""Where a training step's time goes (student forward/backward, teacher, localizer, masks, losses, EMA, optimizer),
+and what the one-pass student and one localizer map per tubelet save.
 
-    python benchmarks/bench_step.py [--steps 10]
+    python benchmarks/bench_step.py [--steps 10] [--rounds 3]
 
-Builds `AVSSLTrainer` with ASL-guided mixup, FlexMatch and all four loss terms (B_l = 1, B_u = 5) for a tiny and a
-small configuration on the CPU, decodes one batch of AVSynth clips once, and times `--steps` full steps (forward,
-backward, optimizer step, EMA update) on it after one warm-up step. Each part is timed by wrapping the function that
-does it; the student's forward and backward is the rest of the step.
+Builds `AVSSLTrainer` with ASL-guided mixup, FlexMatch and all four loss terms (B_l = 1, B_u = 5) for a tiny, a
+small and a medium configuration on the CPU, decodes one batch of AVSynth clips once, and times `--steps` full steps
+(forward, backward, optimizer step, EMA update) on it after one warm-up step, for three variants of the step: the
+student in three forwards (labeled, strong, mixed) with a map of every frame, as before; in one forward
+(`joint_forward`); and in one forward with one map per tubelet (`asl_map_frames="tubelet"`). The variants take turns
+for `--rounds` rounds (min / median / max of a step's mean over the rounds; ratios within a round). Each part is
+timed by wrapping the function that does it; the student's forward and backward is the rest of the step.
 """
 
 import argparse
@@ -63,6 +67,12 @@ def encoders(size: int, patch: int, frames: int, hidden: int, layers: int, mel: 
 CONFIGS = {
     "tiny (32 px, 4 frames, 2 layers of 32)": (encoders(32, 8, 4, 32, 2, 32, 64), 64),
     "small (64 px, 8 frames, 4 layers of 192)": (encoders(64, 8, 8, 192, 4, 64, 256), 112),
+    "medium (112 px, 16 frames, 6 layers of 384)": (encoders(112, 16, 16, 384, 6, 128, 512), 112),
+}
+VARIANTS = {
+    "three passes, every frame's map": (False, "every"),
+    "one pass, every frame's map": (True, "every"),
+    "one pass, a map per tubelet": (True, "tubelet"),
 }
 PARTS = {
     "teacher forward": ("teacher", "__call__"),
@@ -84,7 +94,7 @@ def timed(function, times: list[float]):
     return wrapper
 
 
-def benchmark(name: str, values: dict, localizer_size: int, data: str, folder: str, steps: int) -> None:
+def benchmark(name: str, values: dict, localizer_size: int, data: str, folder: str, steps: int, rounds: int) -> None:
     rows = video_folder(data, "train").dataset
     classes = sorted(set(rows.features["label"].names))
     config = AVSSLConfig(**values, id2label=dict(enumerate(classes)))
@@ -133,6 +143,10 @@ def benchmark(name: str, values: dict, localizer_size: int, data: str, folder: s
             else:
                 setattr(target, attribute, timed(getattr(target, attribute), times[part]))
     trainer.optimizer.step = timed(trainer.optimizer.step, times["optimizer step"])
+    joint_forward = trainer_avssl.joint_forward
+
+    def three_passes(model, parts):
+        return [model(part.pixel_values, part.input_values, token_mix=part.token_mix) for part in parts]
 
     def step() -> float:
         start = time.perf_counter()
@@ -142,30 +156,44 @@ def benchmark(name: str, values: dict, localizer_size: int, data: str, folder: s
         trainer.teacher.update(trainer.model)
         return time.perf_counter() - start
 
-    step()
-    for values_ in times.values():
-        values_.clear()
-    total = sum(step() for _ in range(steps)) / steps
-    parts = {part: sum(values_) / steps for part, values_ in times.items()}
-    parts["student forward + backward"] = total - sum(parts.values())
-    overhead = sum(parts[p] for p in ("mask sampling", "losses", "thresholds", "EMA update"))
-    print(f"\n{name}: {total * 1e3:.0f} ms per step, {sum(p.numel() for p in trainer.model.parameters()) / 1e6:.2f}M")
-    for part, seconds in sorted(parts.items(), key=lambda item: -item[1]):
-        print(f"  {part:<28}{seconds * 1e3:>8.1f} ms {100 * seconds / total:>6.1f}%")
-    print(
-        f"  {'all but the models':<28}{overhead * 1e3:>8.1f} ms {100 * overhead / total:>6.1f}%  (masks, losses, ...)"
-    )
+    totals, breakdowns = defaultdict(list), {}
+    for _ in range(rounds):
+        for variant, (one_pass, map_frames) in VARIANTS.items():
+            trainer_avssl.joint_forward = joint_forward if one_pass else three_passes
+            trainer.args.asl_map_frames = map_frames
+            step()
+            for values_ in times.values():
+                values_.clear()
+            total = sum(step() for _ in range(steps)) / steps
+            totals[variant].append(total)
+            parts = {part: sum(values_) / steps for part, values_ in times.items()}
+            parts["student forward + backward"] = total - sum(parts.values())
+            breakdowns[variant] = parts  # the last round's
+    trainer_avssl.joint_forward = joint_forward
+    print(f"\n{name}: {sum(p.numel() for p in trainer.model.parameters()) / 1e6:.2f}M parameters")
+    before = totals[next(iter(VARIANTS))]
+    for variant, values_ in totals.items():
+        ratios = sorted(b / v for b, v in zip(before, values_))
+        ms = sorted(1e3 * v for v in values_)
+        print(
+            f"  {variant:<34} {ms[0]:>7.0f} / {ms[len(ms) // 2]:.0f} / {ms[-1]:.0f} ms per step (min / median / max)"
+            f"   speed-up {ratios[0]:.2f} / {ratios[len(ratios) // 2]:.2f} / {ratios[-1]:.2f}"
+        )
+        parts, total = breakdowns[variant], values_[-1]
+        for part, seconds in sorted(parts.items(), key=lambda item: -item[1]):
+            print(f"      {part:<28}{seconds * 1e3:>8.1f} ms {100 * seconds / total:>6.1f}%")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} threads; B_l = 1, B_u = 5")
     with tempfile.TemporaryDirectory() as folder:
         generate(os.path.join(folder, "avsynth"), 36, 0)
         for name, (values, localizer_size) in CONFIGS.items():
-            benchmark(name, values, localizer_size, os.path.join(folder, "avsynth"), folder, args.steps)
+            benchmark(name, values, localizer_size, os.path.join(folder, "avsynth"), folder, args.steps, args.rounds)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ evenly spaced over the test set (so every class). The rows, 1 label per class un
 (tested every 50 steps: its last test and its best one, the oracle stopping step no real run can choose); video-only
 TubeToken; audio-visual TubeToken without and with the contrastive loss; ASL without and with it; ASL without L_mix
 (`gamma_mix 0`: what the mixed clips add at all); ASL with windows of 2 and 4 slots; and the 5-shot pair,
-supervised-only (with its oracle) and ASL. The ASL rows share the default run's localizer (trained by the first of
-them if the default run has not trained it yet). Writes `study.csv` (one line per run: top-1 and top-5 of the saved
+supervised-only (with its oracle) and ASL. The ASL rows use the default run's frozen localizer
+(`pretrained/avsynth_localizer`). Writes `study.csv` (one line per run: top-1 and top-5 of the saved
 student, the teacher's top-1, the teacher's pseudo-label accuracy at the start and the end of the semi-supervised
 phase), `study.png` (mean and std per row) and prints the table, with each row's mean gain over its paired
 supervised-only rows (same seed and shots) and the spread of the gains.
