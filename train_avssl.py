@@ -89,7 +89,12 @@ def main(argv: list[str]) -> AVSSLTrainer:
     if stages.supervised_baseline and tested:
         metrics.update(
             supervised_baseline(
-                model_args, training_args, train_source.classes, stages.oracle_eval_steps, **trainer_inputs
+                model_args,
+                training_args,
+                train_source.classes,
+                stages.oracle_eval_steps,
+                eval_cache=trainer.eval_cache,  # the test views the run decoded
+                **trainer_inputs,
             )
         )
         timings["supervised baseline"] = time.perf_counter() - start - sum(timings.values())

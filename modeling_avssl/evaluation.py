@@ -2,6 +2,7 @@
 averaged. `AVSSLTrainer.evaluate` and `predict` read videos through it, so a model is tested the way it is used."""
 
 import os
+from collections.abc import Callable, Iterable, Iterator
 
 import datasets
 import torch
@@ -80,6 +81,49 @@ class StreamedEvalViews(IterableDataset):
     def __iter__(self):
         for row in self.rows:
             yield _labeled_views(row, self.transform, self.clips, self.crops)
+
+
+class EvalCache:
+    """The decoded test views of whole test sets, kept in memory between the evaluations of one run (the supervised
+    -only baseline's too, which is handed the same cache) up to `max_bytes` in all; a set that does not fit whole is
+    decoded every time. A set is known by the dataset object (held, so that its id stays its own), what its views are
+    made of (the transform's clip, audio and crop settings, the views per video) and the process's shard."""
+
+    def __init__(self, max_bytes: int = 0):
+        self.max_bytes, self.used = max_bytes, 0
+        self._sets: dict[tuple, tuple[datasets.Dataset, list[dict | None]]] = {}
+
+    @staticmethod
+    def key(rows: datasets.Dataset, transform: ClipTransform, clips: int, crops: int, shard: tuple) -> tuple:
+        augmentation = transform.augmentation
+        crop = (augmentation.crop_size, *augmentation.scale.flatten().tolist(), *augmentation.shift.flatten().tolist())
+        clip = (transform.num_frames, transform.frame_stride, transform.sample_rate)
+        audio = (transform.num_mel_bins, transform.max_length)
+        return id(rows), crop, clip, audio, clips, crops, shard
+
+    def videos(self, key: tuple, rows: datasets.Dataset, decode: Callable[[], Iterable]) -> Iterator[dict | None]:
+        """The videos of the set (None for one that could not be decoded): those kept under `key`, or those
+        `decode()` yields, kept once the set has been read whole if it fits."""
+        if key in self._sets:
+            yield from self._sets[key][1]
+            return
+        kept, nbytes = [], 0
+        for video in decode():
+            if kept is not None:
+                nbytes += video_bytes(video)
+                if self.used + nbytes > self.max_bytes:
+                    kept = None  # the set does not fit: decoded every time
+                else:
+                    kept.append(video)
+            yield video
+        if kept is not None:
+            self._sets[key] = (rows, kept)
+            self.used += nbytes
+
+
+def video_bytes(video: dict | None) -> int:
+    """Memory held by one video's test views."""
+    return 0 if video is None else sum(value.nbytes for value in video.values() if isinstance(value, torch.Tensor))
 
 
 def loader_workers(views: EvalViews | StreamedEvalViews, wanted: int) -> int:

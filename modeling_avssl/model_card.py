@@ -25,6 +25,7 @@ CARD_HYPERPARAMETERS = (
     "mask_type",
     "mix_beta",
     "asl_window",
+    "asl_map_frames",
     "gamma_u",
     "gamma_mix",
     "gamma_contrastive",

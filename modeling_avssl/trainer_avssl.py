@@ -30,7 +30,7 @@ from . import checkpoints
 from .data.bad_files import BadFileMonitor
 from .data.collation import ClipTransform, training_loader
 from .divergence import FiniteGradients, check_loss
-from .evaluation import EvalViews, StreamedEvalViews, loader_workers, video_probabilities
+from .evaluation import EvalCache, EvalViews, StreamedEvalViews, loader_workers, video_probabilities
 from .joint_forward import Part, joint_forward
 from .losses import contrastive_loss, mix_loss, svformer_mix_loss, unlabeled_loss
 from .method_state import MethodCheckpoints, MethodState
@@ -103,6 +103,8 @@ class AVSSLTrainer(Trainer):
         num_unlabeled_indices: size of FlexMatch's record (the source's number of samples by default).
         processor: the `AVSSLProcessor`, saved beside the model. (Not the Trainer's `processing_class`, which
             transformers expects to hold a tokenizer when it is a processor.)
+        eval_cache: where decoded test views are kept between evaluations (another trainer's, to share them); by
+            default a new one of `eval_cache_mb`.
     """
 
     def __init__(
@@ -115,6 +117,7 @@ class AVSSLTrainer(Trainer):
         eval_dataset: Dataset | None = None,
         num_unlabeled_indices: int | None = None,
         processor=None,
+        eval_cache: EvalCache | None = None,
         **kwargs,
     ):
         # SVFormer's epoch: one pass over the labeled clips (a DistributedSampler's ceil(N_l / global batch) steps)
@@ -125,6 +128,7 @@ class AVSSLTrainer(Trainer):
         self.supervised_warmup_steps = round(args.supervised_warmup_epochs * steps_per_epoch)
         super().__init__(model=model, args=args, eval_dataset=eval_dataset, **kwargs)
         self.labeled, self.unlabeled, self.transform, self.processor = labeled, unlabeled, transform, processor
+        self.eval_cache = eval_cache if eval_cache is not None else EvalCache(args.eval_cache_mb * 2**20)
         self.teacher = EMATeacher(model, args.ema_decay)
         num_classes = model.config.num_labels
         if args.threshold == "flex":
@@ -371,13 +375,20 @@ class AVSSLTrainer(Trainer):
         teacher = args.export_teacher if teacher is None else teacher
         model = self.teacher.model if teacher else self.accelerator.unwrap_model(self.model)
         model.eval()
-        if isinstance(rows, datasets.IterableDataset):
+        streamed = isinstance(rows, datasets.IterableDataset)
+        if streamed:
             mine = split_dataset_by_node(rows, args.process_index, args.world_size)
             views = StreamedEvalViews(mine, self.transform, args.eval_clips, args.eval_crops)
         else:
             mine = rows.select(range(args.process_index, len(rows), args.world_size))
             views = EvalViews(mine, self.transform, args.eval_clips, args.eval_crops)
-        loader = DataLoader(views, batch_size=None, num_workers=loader_workers(views, args.dataloader_num_workers))
+
+        def decode() -> DataLoader:
+            return DataLoader(views, batch_size=None, num_workers=loader_workers(views, args.dataloader_num_workers))
+
+        shard = (args.process_index, args.world_size)
+        key = None if streamed else self.eval_cache.key(rows, self.transform, args.eval_clips, args.eval_crops, shard)
+        videos = decode() if streamed else self.eval_cache.videos(key, rows, decode)
         predictions, references, skipped, pending = [], [], 0, []  # pending: the videos of the next forward
 
         def predict_pending() -> None:
@@ -385,7 +396,8 @@ class AVSSLTrainer(Trainer):
             references.extend(video["label"] for video in pending)
             pending.clear()
 
-        for video in tqdm(loader, desc="test videos", disable=args.disable_tqdm or not self.is_local_process_zero()):
+        progress = {"desc": "test videos", "disable": args.disable_tqdm or not self.is_local_process_zero()}
+        for video in tqdm(videos, total=None if streamed else len(views), **progress):
             if video is None:
                 skipped += 1
                 continue

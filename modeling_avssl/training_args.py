@@ -85,6 +85,13 @@ class AVSSLTrainingArguments(TrainingArguments):
     eval_clips: int = field(default=5, metadata={"help": "temporal clips per test video"})
     eval_crops: int = field(default=3, metadata={"help": "spatial crops per test clip"})
     export_teacher: bool = field(default=False, metadata={"help": "save (and evaluate) the teacher, not the student"})
+    eval_cache_mb: int = field(
+        default=0,
+        metadata={
+            "help": "keep the decoded views of a (map-style) test set that fits in this many MB in memory for the "
+            "run's later evaluations, the supervised-only baseline's included"
+        },
+    )
     pseudo_label_eval: bool = field(
         default=False,
         metadata={

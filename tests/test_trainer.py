@@ -16,7 +16,7 @@ from runs import DEFAULT_CONFIG, assert_same_end, launch_two_processes, train
 from test_joint_forward import separate_forwards
 from transformers import TrainerCallback
 
-from modeling_avssl import AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLocalizerConfig, trainer_avssl
+from modeling_avssl import AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLocalizerConfig, evaluation, trainer_avssl
 from modeling_avssl.arguments import parse_arguments
 from modeling_avssl.checkpoints import CheckpointError
 from modeling_avssl.data import VideoAugmentation
@@ -42,7 +42,7 @@ def rows(tmp_path_factory):
     return video_folder(root, "train").dataset
 
 
-def trainer_for(tmp_path, rows, labeled=(0, 1, 2), unlabeled=(3, 4, 5), **overrides) -> AVSSLTrainer:
+def trainer_for(tmp_path, rows, labeled=(0, 1, 2), unlabeled=(3, 4, 5), eval_cache=None, **overrides) -> AVSSLTrainer:
     config = make_tiny_config(id2label={0: "a", 1: "b", 2: "c"})
     values = {
         "output_dir": str(tmp_path / "run"),
@@ -63,6 +63,7 @@ def trainer_for(tmp_path, rows, labeled=(0, 1, 2), unlabeled=(3, 4, 5), **overri
         unlabeled=rows.select(unlabeled),
         transform=transform,
         num_unlabeled_indices=len(rows),
+        eval_cache=eval_cache,
     )
 
 
@@ -246,6 +247,21 @@ def test_videos_tested_together_score_as_when_tested_one_by_one(tmp_path, rows, 
     assert [len(p) for p in scored[4]] == [4, 4, 1] and len(scored[1]) == 9  # 9 decodable videos, 1 skipped
     torch.testing.assert_close(torch.cat(scored[4]), torch.cat(scored[1]), rtol=1e-5, atol=1e-6)
     assert metrics[1] == metrics[4] and metrics[4]["eval_skipped"] == 1 and metrics[4]["eval_videos"] == 9
+
+
+@pytest.mark.parametrize("megabytes, decoded", [(64, 6), (0, 12)], ids=["fits", "does-not-fit"])
+def test_a_test_set_that_fits_the_cache_is_decoded_once_for_every_test(
+    tmp_path, rows, monkeypatch, megabytes, decoded
+):
+    calls = []
+    real = evaluation.test_views
+    monkeypatch.setattr(evaluation, "test_views", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
+    trainer = trainer_for(tmp_path, rows, eval_clips=2, eval_crops=1, eval_cache_mb=megabytes)
+    first = trainer.evaluate(rows)
+    baseline = trainer_for(tmp_path, rows, eval_clips=2, eval_crops=1, eval_cache=trainer.eval_cache)
+    baseline.model.load_state_dict(trainer.model.state_dict())  # the same model: the same scores
+    assert baseline.evaluate(rows) == first
+    assert len(calls) == decoded
 
 
 def test_an_epoch_is_one_pass_over_the_labeled_clips(tmp_path, rows):
