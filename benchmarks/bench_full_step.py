@@ -182,7 +182,7 @@ def main() -> None:
             print(f"MFU {100 * achieved / peak:.1f}% of {name}'s dense bf16 peak ({peak / 1e12:.0f} TFLOP/s)")
     samples = LABELED * (1 + UNLABELED_RATIO)
     print(
-        f"the loader must deliver {samples / per_step:.1f} decoded samples/s to keep up; this process decoded the "
+        f"the loader must deliver {samples / per_step:.2f} decoded samples/s to keep up; this process decoded the "
         f"first batch ({samples} samples, weak and strong views) in {decode:.1f} s ({samples / decode:.1f} samples/s)"
     )
 
