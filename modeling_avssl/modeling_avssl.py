@@ -417,6 +417,14 @@ class AVSSLForVideoClassification(AVSSLPreTrainedModel):
         self.classifier = nn.Linear(self.avssl.hidden_size, config.num_labels)
         self.post_init()
 
+    def save_pretrained(self, save_directory, *args, **kwargs) -> None:
+        """`PreTrainedModel.save_pretrained`; with remote code, the `auto_map` also names `AVSSLModel` for `AutoModel`,
+        which loads the encoders and fusion of the folder without the head."""
+        if self._auto_class is not None:
+            base = f"{type(self).__module__.split('.')[-1]}.{AVSSLModel.__name__}"
+            self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), "AutoModel": base}
+        super().save_pretrained(save_directory, *args, **kwargs)
+
     def forward(
         self,
         pixel_values: torch.Tensor,

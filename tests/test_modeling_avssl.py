@@ -303,6 +303,7 @@ def test_save_pretrained_writes_remote_code(tmp_path):
 
     assert config["auto_map"] == {
         "AutoConfig": "configuration_avssl.AVSSLConfig",
+        "AutoModel": "modeling_avssl.AVSSLModel",
         "AutoModelForVideoClassification": "modeling_avssl.AVSSLForVideoClassification",
     }
     assert (tmp_path / "modeling_avssl.py").is_file() and (tmp_path / "configuration_avssl.py").is_file()
@@ -314,14 +315,19 @@ import sys
 sys.modules["modeling_avssl"] = None  # this process cannot import the package
 import torch
 from safetensors.torch import load_file
-from transformers import AutoModelForVideoClassification
+from transformers import AutoModel, AutoModelForVideoClassification
 
 model = AutoModelForVideoClassification.from_pretrained(sys.argv[1], trust_remote_code=True).eval()
+base = AutoModel.from_pretrained(sys.argv[1], trust_remote_code=True).eval()
 assert type(model).__module__.startswith("transformers_modules."), type(model).__module__
+assert type(base).__name__ == "AVSSLModel", type(base)
 tensors = load_file(sys.argv[2])
+inputs = {"pixel_values": tensors["pixel_values"], "input_values": tensors["input_values"]}
 with torch.no_grad():
-    logits = model(pixel_values=tensors["pixel_values"], input_values=tensors["input_values"]).logits
+    logits = model(**inputs).logits
+    pooled = base(**inputs).pooler_output
 torch.testing.assert_close(logits, tensors["logits"], rtol=0, atol=0)
+torch.testing.assert_close(pooled, tensors["pooled"], rtol=0, atol=0)
 print("remote logits equal")
 """
 
@@ -331,8 +337,9 @@ def test_a_process_without_the_package_loads_the_folder_as_remote_code(tmp_path)
     inputs = make_inputs(model.config)
     with torch.no_grad():
         logits = model(**inputs).logits
+        pooled = model.avssl(**inputs).pooler_output
     model.save_pretrained(tmp_path / "model")
-    save_file({**inputs, "logits": logits}, tmp_path / "expected.safetensors")
+    save_file({**inputs, "logits": logits, "pooled": pooled}, tmp_path / "expected.safetensors")
     (tmp_path / "load.py").write_text(textwrap.dedent(REMOTE_LOAD))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules")}
 
