@@ -19,9 +19,10 @@ def test_views(
     video: str | os.PathLike | bytes, transform: ClipTransform, clips: int, crops: int, require_audio: bool = False
 ) -> dict[str, torch.Tensor]:
     """All test views of a video: `pixel_values` `(clips * crops, T, C, S, S)` (clips evenly spaced over the video,
-    crops along its long side) and the `input_values` fbank `(clips * crops, L, M)` of each view's clip. Raises
-    `DecodeError` for a video that cannot be decoded (or, with `require_audio`, has no audio stream)."""
-    pixel_values, input_values = [], []
+    crops along its long side), the `input_values` fbank `(clips * crops, L, M)` of each view's clip (of a silent
+    waveform for a video without an audio stream) and `has_audio`. Raises `DecodeError` for a video that cannot be
+    decoded (or, with `require_audio`, has no audio stream)."""
+    pixel_values, input_values, has_audio = [], [], True
     for clip_index in range(clips):
         clip = load_clip(
             video,
@@ -37,7 +38,12 @@ def test_views(
         features = log_mel_fbank(clip.audio, transform.sample_rate, transform.num_mel_bins, transform.max_length)
         pixel_values += views
         input_values += [features] * len(views)
-    return {"pixel_values": torch.stack(pixel_values), "input_values": torch.stack(input_values)}
+        has_audio = has_audio and clip.has_audio
+    return {
+        "pixel_values": torch.stack(pixel_values),
+        "input_values": torch.stack(input_values),
+        "has_audio": has_audio,
+    }
 
 
 @torch.no_grad()

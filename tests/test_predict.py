@@ -6,7 +6,7 @@ import pytest
 from runs import train
 
 from modeling_avssl.predict import main as predict_command
-from trees import write_broken
+from trees import write_broken, write_video
 
 
 pytestmark = pytest.mark.slow  # whole training runs
@@ -42,3 +42,11 @@ def test_predict_names_a_file_it_cannot_decode(trained, tmp_path, capsys):
         predict_command([broken, "--model", str(trained / "model")])
     error = capsys.readouterr().err
     assert f"cannot decode {broken}" in error
+
+
+def test_predict_classifies_a_video_without_audio_and_says_it_heard_silence(trained, tmp_path, capsys, caplog):
+    silent = write_video(tmp_path / "silent.mp4", audio=False, frames=16)
+    predict_command([silent, "--model", str(trained / "model"), "--top-k", "2"])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(0 <= float(line.split()[0]) <= 1 for line in lines)
+    assert f"{silent} has no audio stream: classified with silence as its audio" in caplog.text
