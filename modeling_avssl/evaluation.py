@@ -16,12 +16,12 @@ from .data.video_transforms import frames_to_video
 
 
 def test_views(
-    video: str | os.PathLike | bytes, transform: ClipTransform, clips: int, crops: int, require_audio: bool = False
-) -> dict[str, torch.Tensor]:
+    video: str | os.PathLike | bytes, transform: ClipTransform, clips: int, crops: int
+) -> dict[str, torch.Tensor | bool]:
     """All test views of a video: `pixel_values` `(clips * crops, T, C, S, S)` (clips evenly spaced over the video,
     crops along its long side), the `input_values` fbank `(clips * crops, L, M)` of each view's clip (of a silent
     waveform for a video without an audio stream) and `has_audio`. Raises `DecodeError` for a video that cannot be
-    decoded (or, with `require_audio`, has no audio stream)."""
+    decoded."""
     pixel_values, input_values, has_audio = [], [], True
     for clip_index in range(clips):
         clip = load_clip(
@@ -32,7 +32,6 @@ def test_views(
             num_clips=clips,
             audio_seconds=fbank_seconds(transform.max_length),
             sample_rate=transform.sample_rate,
-            require_audio=require_audio,
         )
         views = transform.augmentation.eval_views(frames_to_video(clip.frames), crops)
         features = log_mel_fbank(clip.audio, transform.sample_rate, transform.num_mel_bins, transform.max_length)
@@ -47,7 +46,7 @@ def test_views(
 
 
 @torch.no_grad()
-def video_probabilities(model, videos: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+def video_probabilities(model, videos: list[dict[str, torch.Tensor | bool]]) -> torch.Tensor:
     """The class probabilities `(len(videos), num_classes)` of videos given by their `test_views`: the softmax over
     each video's views, averaged. The views of all the videos go through the model in one forward (the audio is left
     out for a video-only model)."""
