@@ -1,10 +1,13 @@
-"""What a run shows when it ends: the loss curves and the mask picture, and the report it prints."""
+"""What a run shows: the loss curves and the mask picture (and the picture in TensorBoard at each evaluation), and
+the report it prints when it ends."""
 
 import os
 
 import datasets
 import numpy as np
 from PIL import Image
+from transformers import TrainerCallback
+from transformers.integrations import TensorBoardCallback
 
 from .plotting import plot_training_curves
 from .trainer_avssl import AVSSLTrainer
@@ -12,20 +15,50 @@ from .training_args import AVSSLTrainingArguments
 from .visualize_masks import draw, frame_and_map
 
 
+def mask_picture(trainer: AVSSLTrainer, eval_rows, frame_index: int) -> np.ndarray | None:
+    """With ASL, the Fig. 3-style picture (uint8 `(H, W, 3)`) of the first test video's frame, map and masks on the
+    model's token grid; None without a localizer or a local first test file."""
+    local = not isinstance(eval_rows, datasets.IterableDataset) and len(eval_rows)
+    if trainer.localizer is None or not local or not isinstance(eval_rows[0]["video"], str):
+        return None
+    frame, localization = frame_and_map(eval_rows[0]["video"], trainer.localizer, frame_index)
+    frame = np.asarray(Image.fromarray(frame).resize((224, 224), Image.BILINEAR))  # panels large enough to see
+    a, b = trainer.args.beta_parameters
+    return draw(frame, localization, lam=a / (a + b), grid=trainer.model.config.video_token_grid[1])
+
+
 def save_pictures(trainer: AVSSLTrainer, eval_rows, frame_index: int) -> list[str]:
-    """`loss_curves.png` from the run's log, and with ASL a Fig. 3-style `masks.png` of the first test video on the
-    model's token grid; returns the files written."""
+    """`loss_curves.png` from the run's log, and with ASL the `mask_picture` as `masks.png`; returns the files
+    written."""
     out = trainer.args.output_dir
     written = [plot_training_curves(trainer.state.log_history, os.path.join(out, "loss_curves.png"))]
-    local = not isinstance(eval_rows, datasets.IterableDataset) and len(eval_rows)
-    if trainer.localizer is not None and local and isinstance(eval_rows[0]["video"], str):
-        frame, localization = frame_and_map(eval_rows[0]["video"], trainer.localizer, frame_index)
-        frame = np.asarray(Image.fromarray(frame).resize((224, 224), Image.BILINEAR))  # panels large enough to see
-        a, b = trainer.args.beta_parameters
-        picture = draw(frame, localization, lam=a / (a + b), grid=trainer.model.config.video_token_grid[1])
+    picture = mask_picture(trainer, eval_rows, frame_index)
+    if picture is not None:
         Image.fromarray(picture).save(os.path.join(out, "masks.png"))
         written.append(os.path.join(out, "masks.png"))
     return written
+
+
+class MasksToTensorBoard(TrainerCallback):
+    """With `report_to tensorboard`, the `mask_picture` at each evaluation as the image `masks`, in the run folder of
+    the Trainer's `TensorBoardCallback` (whose scalars hold every loss term and diagnostic of the log)."""
+
+    def __init__(self, trainer: AVSSLTrainer, eval_rows, frame_index: int):
+        self.trainer, self.eval_rows, self.frame_index = trainer, eval_rows, frame_index
+        self.writer = None
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        board = next((c for c in self.trainer.callback_handler.callbacks if isinstance(c, TensorBoardCallback)), None)
+        if not state.is_world_process_zero or board is None or board.logging_dir is None:
+            return
+        picture = mask_picture(self.trainer, self.eval_rows, self.frame_index)
+        if picture is not None:
+            if self.writer is None:
+                from torch.utils.tensorboard import SummaryWriter  # the `tensorboard` extra, as report_to needs
+
+                self.writer = SummaryWriter(board.logging_dir)
+            self.writer.add_image("masks", picture, state.global_step, dataformats="HWC")
+            self.writer.flush()
 
 
 def summary(

@@ -126,3 +126,24 @@ def test_a_test_subset_is_spread_over_a_folder_that_lists_videos_class_by_class(
     assert len(subset) == 240 and sorted(set(subset["label"])) == list(range(12))
     assert max(subset["label"].count(c) for c in range(12)) - min(subset["label"].count(c) for c in range(12)) <= 1
     assert len(spread_subset(rows, 1000)) == 600
+
+
+@pytest.mark.slow
+def test_tensorboard_gets_every_term_the_diagnostics_and_the_mask_picture_at_each_evaluation(default_like_run):
+    from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
+
+    tmp, argv = default_like_run
+    out = tmp / "tensorboard"
+    tests = ["--eval_strategy", "steps", "--eval_steps", "3"]  # tests during training, then the final one
+    main([*argv, "--output_dir", str(out), "--report_to", "tensorboard", "--supervised_baseline", "false", *tests])
+
+    runs = EventMultiplexer().AddRunsFromDirectory(str(out)).Reload()
+    tags = runs.Runs()
+    scalars = {tag for kinds in tags.values() for tag in kinds["scalars"]}
+    terms = {f"train/{name}" for name in ("loss_s", "loss_u", "loss_mix", "loss_c")}
+    diagnostics = {"train/pseudo_label_accuracy", "train/above_threshold", "train/threshold_mean", "train/lambda"}
+    assert terms | diagnostics | {"eval/top1", "eval/top5"} <= scalars
+    pictures = [
+        event for run, kinds in tags.items() if "masks" in kinds["images"] for event in runs.Images(run, "masks")
+    ]
+    assert len({event.step for event in pictures}) >= 2 and all(event.encoded_image_string for event in pictures)
