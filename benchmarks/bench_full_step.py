@@ -31,7 +31,7 @@ from modeling_avssl.data import VideoAugmentation
 from modeling_avssl.data.avsynth import AVSynthSpec, generate
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.sources import video_folder
-from modeling_avssl.report import count_flops, measure
+from modeling_avssl.report import measure
 from modeling_avssl.trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
 
 
@@ -62,24 +62,14 @@ def peak_memory_gib(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # kilobytes on Linux
 
 
-def step_flops(config: AVSSLConfig, localizer: AVSSLLocalizerConfig) -> int:
+def step_flops(config: AVSSLConfig) -> int:
     """Model FLOPs of one step: the student's forward and backward (3 x its forward), the teacher's forward and the
-    localizer's forward on one mean frame per tubelet of the strong clips."""
+    localizer's forward on one mean frame per tubelet of the strong clips (the EZ-VSL-size localizer `report` counts,
+    the one this script builds)."""
     figures = measure(config, LABELED, UNLABELED_RATIO)
-    unlabeled = LABELED * UNLABELED_RATIO
-    teacher = unlabeled * figures.clip_flops  # attention is per clip: the forward is linear in the batch
+    teacher = LABELED * UNLABELED_RATIO * figures.clip_flops  # attention is per clip: linear in the batch
     student = figures.iteration_flops - teacher
-    frames, channels, height, width = config.video_input_shape
-    slots = config.video_token_grid[0]
-    audio = config.audio_config
-    with torch.device("meta"):
-        model = AVSSLLocalizer(localizer)
-        localizer_flops = count_flops(
-            model,
-            torch.empty(unlabeled, slots, channels, height, width),
-            torch.empty(unlabeled, 1, audio.num_mel_bins, audio.max_length),
-        )
-    return 3 * student + teacher + localizer_flops
+    return 3 * student + teacher + figures.localizer_flops["tubelet"]
 
 
 def main() -> None:
@@ -163,7 +153,7 @@ def main() -> None:
         per_step = sum(seconds) / len(seconds)
         terms = {name: round(sum(values) / len(values), 4) for name, values in trainer._window.items()}
 
-    flops = step_flops(config, localizer_config)
+    flops = step_flops(config)
     parts = {part: sum(values) / len(seconds) for part, values in times.items()}
     parts["student forward + backward"] = per_step - sum(parts.values())
     parameters = sum(p.numel() for p in trainer.model.parameters()) / 1e6

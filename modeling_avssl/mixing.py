@@ -17,23 +17,20 @@ def kept_per_slot(lam: torch.Tensor, tokens_per_slot: int) -> torch.Tensor:
     return torch.round(lam.clamp(0, 1) * tokens_per_slot).long()
 
 
-def maps_to_token_grid(maps: torch.Tensor, tubelet: int, grid: tuple[int, int]) -> torch.Tensor:
-    """Per-frame localization maps `(batch, frames, H', W')` -> `(batch, frames // tubelet, h, w)` on the token grid:
-    the frames of each tubelet are averaged, then resized bilinearly to `grid = (h, w)`."""
-    batch, frames, height, width = maps.shape
-    if frames % tubelet:
-        raise ValueError(f"{frames} frames do not split into tubelets of {tubelet}.")
-    per_slot = maps.float().reshape(batch, frames // tubelet, tubelet, height, width).mean(dim=2)
-    return F.interpolate(per_slot, size=grid, mode="bilinear", align_corners=False)
-
-
 def tubelet_means(frames: torch.Tensor, tubelet: int) -> torch.Tensor:
-    """Clips `(batch, frames, C, H, W)` -> `(batch, frames // tubelet, C, H, W)`: the frames of each tubelet averaged,
-    one localizer input per temporal slot of the token grid (`asl_map_frames="tubelet"`)."""
+    """`(batch, frames, ...)` -> `(batch, frames // tubelet, ...)`: the frames (or maps) of each tubelet averaged, one
+    per temporal slot of the token grid; clips `(B, T, C, H, W)` become the localizer's inputs of
+    `asl_map_frames="tubelet"`."""
     batch, num_frames = frames.shape[:2]
     if num_frames % tubelet:
         raise ValueError(f"{num_frames} frames do not split into tubelets of {tubelet}.")
     return frames.reshape(batch, num_frames // tubelet, tubelet, *frames.shape[2:]).mean(dim=2)
+
+
+def maps_to_token_grid(maps: torch.Tensor, tubelet: int, grid: tuple[int, int]) -> torch.Tensor:
+    """Per-frame localization maps `(batch, frames, H', W')` -> `(batch, frames // tubelet, h, w)` on the token grid:
+    the frames of each tubelet are averaged, then resized bilinearly to `grid = (h, w)`."""
+    return F.interpolate(tubelet_means(maps.float(), tubelet), size=grid, mode="bilinear", align_corners=False)
 
 
 def normalize_maps(maps: torch.Tensor) -> torch.Tensor:
