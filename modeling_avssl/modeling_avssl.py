@@ -30,6 +30,7 @@ from .configuration_avssl import AVSSLConfig
 
 
 TokenMix = tuple[torch.Tensor, torch.Tensor]
+HiddenStateSelection = bool | int | list[int]
 
 
 @dataclass
@@ -43,9 +44,21 @@ class AVSSLModelOutput(ModelOutput):
     audio_embeds (`torch.FloatTensor` of shape `(batch_size, audio_hidden_size)`, *optional*):
         The audio summary token z_aud^0 (AST's first output token); `None` for a video-only model.
     video_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
-        The video encoder's input embeddings and the output of each of its layers, when `output_hidden_states=True`.
+        The video encoder's input embeddings (with the CLS token) and the output of each of its layers, each
+        `(batch_size, video_tokens, video_hidden_size)`, when `output_hidden_states` asks for them: `True` for all,
+        an index or a list of indices into all (negative from the end) for those alone, in layer order.
     audio_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
-        The audio encoder's hidden states, when `output_hidden_states=True`.
+        The audio encoder's input embeddings and layer outputs, `(batch_size, audio_tokens, audio_hidden_size)`,
+        selected by `output_hidden_states` in the same way.
+    video_attentions (`tuple(torch.FloatTensor)`, *optional*):
+        One per video encoder layer, `(batch_size, num_heads, video_tokens, video_tokens)`, when
+        `output_attentions=True`; TimeSformer returns each layer's spatial attention,
+        `(batch_size * num_frames, num_heads, 1 + patches, 1 + patches)`.
+    audio_attentions (`tuple(torch.FloatTensor)`, *optional*):
+        One per audio encoder layer, `(batch_size, num_heads, audio_tokens, audio_tokens)`.
+    fusion_attentions (`tuple(torch.FloatTensor)`, *optional*):
+        One per fusion layer, `(batch_size, fusion_num_attention_heads, 2, 2)`: the video and audio summary tokens
+        attending to each other.
     """
 
     pooler_output: torch.FloatTensor | None = None
@@ -53,6 +66,9 @@ class AVSSLModelOutput(ModelOutput):
     audio_embeds: torch.FloatTensor | None = None
     video_hidden_states: tuple[torch.FloatTensor, ...] | None = None
     audio_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    video_attentions: tuple[torch.FloatTensor, ...] | None = None
+    audio_attentions: tuple[torch.FloatTensor, ...] | None = None
+    fusion_attentions: tuple[torch.FloatTensor, ...] | None = None
 
 
 @dataclass
@@ -66,10 +82,8 @@ class AVSSLVideoClassifierOutput(ModelOutput):
         The video summary token z_vid^0.
     audio_embeds (`torch.FloatTensor` of shape `(batch_size, audio_hidden_size)`, *optional*):
         The audio summary token z_aud^0; `None` for a video-only model.
-    video_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
-        The video encoder's hidden states, when `output_hidden_states=True`.
-    audio_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
-        The audio encoder's hidden states, when `output_hidden_states=True`.
+    video_hidden_states, audio_hidden_states, video_attentions, audio_attentions, fusion_attentions (*optional*):
+        As in [`AVSSLModelOutput`].
     """
 
     loss: torch.FloatTensor | None = None
@@ -78,6 +92,9 @@ class AVSSLVideoClassifierOutput(ModelOutput):
     audio_embeds: torch.FloatTensor | None = None
     video_hidden_states: tuple[torch.FloatTensor, ...] | None = None
     audio_hidden_states: tuple[torch.FloatTensor, ...] | None = None
+    video_attentions: tuple[torch.FloatTensor, ...] | None = None
+    audio_attentions: tuple[torch.FloatTensor, ...] | None = None
+    fusion_attentions: tuple[torch.FloatTensor, ...] | None = None
 
 
 def mix_tokens(tokens: torch.Tensor, mask: torch.Tensor, partner: torch.Tensor) -> torch.Tensor:
@@ -115,6 +132,48 @@ def mixing_patch_embeddings(patch_embeddings: nn.Module, token_mix: TokenMix | N
         handle.remove()
 
 
+@contextmanager
+def prepending_cls_token(embeddings: nn.Module, cls_token: torch.Tensor | None) -> Iterator[None]:
+    """Prepends `cls_token` `(1, 1, hidden)` to the output `(batch, tokens, hidden)` of VideoMAE's embeddings (after
+    its position embeddings) while the block runs, so that the encoder's own forward sees `(batch, 1 + tokens, hidden)`
+    and returns its hidden states and attentions with the token in them."""
+    if cls_token is None:
+        yield
+        return
+
+    def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
+        return torch.cat([cls_token.expand(output.shape[0], -1, -1), output], dim=1)
+
+    handle = embeddings.register_forward_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def wants_hidden_states(selection: HiddenStateSelection | None) -> bool:
+    """Whether `output_hidden_states` asks for any: `True`, an index (0 included) or a list of indices."""
+    return selection is not None and selection is not False
+
+
+def select_hidden_states(
+    hidden_states: tuple[torch.Tensor, ...] | None, selection: HiddenStateSelection | None
+) -> tuple[torch.Tensor, ...] | None:
+    """The hidden states `output_hidden_states` asks for: all for `True`, none for `False` / `None`, and for an index
+    or a list of indices into all of them (negative ones from the end) those alone, once each and in layer order."""
+    if not wants_hidden_states(selection) or selection is True:
+        return hidden_states if selection is True else None
+    indices = [selection] if isinstance(selection, int) else list(selection)
+    count = len(hidden_states)
+    out_of_range = [i for i in indices if not -count <= i < count]
+    if out_of_range:
+        raise ValueError(
+            f"`output_hidden_states` indices {out_of_range} are out of range: this encoder has {count} hidden states "
+            f"(the embeddings and {count - 1} layers)."
+        )
+    return tuple(hidden_states[i] for i in sorted({i % count for i in indices}))
+
+
 def eager_attention_forward(
     module: nn.Module,
     query: torch.Tensor,
@@ -150,8 +209,9 @@ class AVSSLFusionAttention(nn.Module):
         self.v_proj = nn.Linear(config.fusion_hidden_size, config.fusion_hidden_size)
         self.out_proj = nn.Linear(config.fusion_hidden_size, config.fusion_hidden_size)
 
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        """`hidden_states`: `(batch, tokens, fusion_hidden_size)` -> same shape."""
+    def forward(self, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`hidden_states` `(batch, tokens, fusion_hidden_size)` -> the same shape, and the attention probabilities
+        `(batch, heads, tokens, tokens)` where the implementation computes them (eager; `None` for SDPA)."""
         head_shape = (*hidden_states.shape[:-1], self.num_heads, self.head_dim)
         query = self.q_proj(hidden_states).view(head_shape).transpose(1, 2)
         key = self.k_proj(hidden_states).view(head_shape).transpose(1, 2)
@@ -159,7 +219,7 @@ class AVSSLFusionAttention(nn.Module):
         attention_interface: Callable = ALL_ATTENTION_FUNCTIONS.get_interface(
             self.config._attn_implementation, eager_attention_forward
         )
-        attn_output, _ = attention_interface(
+        attn_output, attn_weights = attention_interface(
             self,
             query,
             key,
@@ -168,7 +228,7 @@ class AVSSLFusionAttention(nn.Module):
             scaling=self.scaling,
             dropout=self.config.attention_probs_dropout_prob if self.training else 0.0,
         )
-        return self.out_proj(attn_output.reshape(hidden_states.shape))
+        return self.out_proj(attn_output.reshape(hidden_states.shape)), attn_weights
 
 
 class AVSSLFusionLayer(GradientCheckpointingLayer):
@@ -184,11 +244,12 @@ class AVSSLFusionLayer(GradientCheckpointingLayer):
         self.output = nn.Linear(config.fusion_intermediate_size, config.fusion_hidden_size)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        """`hidden_states`: `(batch, tokens, fusion_hidden_size)` -> same shape."""
-        hidden_states = hidden_states + self.dropout(self.attention(self.layernorm_before(hidden_states)))
+    def forward(self, hidden_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """`hidden_states` `(batch, tokens, fusion_hidden_size)` -> the same shape, and the attention probabilities."""
+        attended, attn_weights = self.attention(self.layernorm_before(hidden_states))
+        hidden_states = hidden_states + self.dropout(attended)
         feed_forward = self.output(self.activation(self.intermediate(self.layernorm_after(hidden_states))))
-        return hidden_states + self.dropout(feed_forward)
+        return hidden_states + self.dropout(feed_forward), attn_weights
 
 
 class AVSSLFusion(nn.Module):
@@ -203,13 +264,18 @@ class AVSSLFusion(nn.Module):
         self.layers = nn.ModuleList([AVSSLFusionLayer(config) for _ in range(config.fusion_num_layers)])
         self.layernorm = nn.LayerNorm(config.fusion_hidden_size, eps=config.layer_norm_eps)
 
-    def forward(self, video_embeds: torch.Tensor, audio_embeds: torch.Tensor) -> torch.Tensor:
-        """`video_embeds` `(batch, video_hidden)` and `audio_embeds` `(batch, audio_hidden)` -> `(batch, hidden)`."""
+    def forward(
+        self, video_embeds: torch.Tensor, audio_embeds: torch.Tensor
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor | None, ...]]:
+        """`video_embeds` `(batch, video_hidden)` and `audio_embeds` `(batch, audio_hidden)` -> `(batch, hidden)`, and
+        each layer's attention probabilities `(batch, heads, 2, 2)` (`None` where the implementation has none)."""
         tokens = torch.stack([self.video_projection(video_embeds), self.audio_projection(audio_embeds)], dim=1)
         hidden_states = tokens + self.modality_embeddings
+        attentions = []
         for layer in self.layers:
-            hidden_states = layer(hidden_states)
-        return self.layernorm(hidden_states).mean(dim=1)
+            hidden_states, attn_weights = layer(hidden_states)
+            attentions.append(attn_weights)
+        return self.layernorm(hidden_states).mean(dim=1), tuple(attentions)
 
 
 class AVSSLPreTrainedModel(PreTrainedModel):
@@ -335,46 +401,52 @@ class AVSSLModel(AVSSLPreTrainedModel):
                     f"{tuple(partner.shape)}."
                 )
 
+    def _check_attention_outputs(self) -> None:
+        implementations = {
+            "video encoder": self.config.video_config._attn_implementation,
+            "fusion": self.config._attn_implementation,
+        }
+        if self.config.is_audio_visual:
+            implementations["audio encoder"] = self.config.audio_config._attn_implementation
+        others = {part: name for part, name in implementations.items() if name != "eager"}
+        if others:
+            raise ValueError(
+                f"`output_attentions=True` needs eager attention, which computes the probabilities; this model runs "
+                f'{others}. Load it with `attn_implementation="eager"` or call '
+                f'`model.set_attn_implementation("eager")`.'
+            )
+
     def _encode_video(
-        self, pixel_values: torch.Tensor, token_mix: TokenMix | None, output_hidden_states: bool
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
-        """Returns the video summary z_vid^0 `(batch, video_hidden)` and, if asked, the encoder's hidden states."""
+        self,
+        pixel_values: torch.Tensor,
+        token_mix: TokenMix | None,
+        output_hidden_states: bool,
+        output_attentions: bool,
+    ) -> tuple[torch.Tensor, ModelOutput]:
+        """Returns the video summary z_vid^0 `(batch, video_hidden)` and the encoder's outputs."""
         encoder = self.video_encoder
-        with mixing_patch_embeddings(encoder.embeddings.patch_embeddings, token_mix):
-            if self.config.video_config.model_type == "timesformer":
-                outputs = encoder(pixel_values, output_hidden_states=output_hidden_states)
-                sequence, hidden_states = outputs.last_hidden_state, outputs.hidden_states
-            else:
-                sequence, hidden_states = self._run_videomae(pixel_values, output_hidden_states)
+        with (
+            mixing_patch_embeddings(encoder.embeddings.patch_embeddings, token_mix),
+            prepending_cls_token(encoder.embeddings, self.video_cls_token),
+        ):
+            outputs = encoder(
+                pixel_values, output_hidden_states=output_hidden_states, output_attentions=output_attentions
+            )
+        sequence = outputs.last_hidden_state
         if self.config.video_pooling == "cls":
             summary = sequence[:, 0]
         else:
             num_prefix_tokens = 1 if self.config.video_config.model_type == "timesformer" else 0
             summary = sequence[:, num_prefix_tokens:].mean(dim=1)
-        return self.video_layernorm(summary), hidden_states
-
-    def _run_videomae(
-        self, pixel_values: torch.Tensor, output_hidden_states: bool
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
-        """VideoMAE's forward with this model's CLS token prepended after the position embeddings."""
-        encoder = self.video_encoder
-        hidden = encoder.embeddings(pixel_values, None)
-        if self.video_cls_token is not None:
-            hidden = torch.cat([self.video_cls_token.expand(hidden.shape[0], -1, -1), hidden], dim=1)
-        all_hidden = [hidden]
-        for layer in encoder.encoder.layer:
-            hidden = layer(hidden)
-            all_hidden.append(hidden)
-        if encoder.layernorm is not None:
-            hidden = encoder.layernorm(hidden)
-        return hidden, tuple(all_hidden) if output_hidden_states else None
+        return self.video_layernorm(summary), outputs
 
     def forward(
         self,
         pixel_values: torch.Tensor,
         input_values: torch.Tensor | None = None,
         token_mix: TokenMix | None = None,
-        output_hidden_states: bool | None = None,
+        output_hidden_states: HiddenStateSelection | None = None,
+        output_attentions: bool | None = None,
         return_dict: bool | None = None,
     ) -> AVSSLModelOutput | tuple:
         r"""
@@ -387,20 +459,34 @@ class AVSSLModel(AVSSLPreTrainedModel):
             `(mask, partner)`: `mask` of shape `(batch_size, num_video_tokens)` is True where a clip keeps its own
             patch token; elsewhere the token of clip `partner[b]` (shape `(batch_size,)`) of the same batch is used.
             Mixing happens right after the patch embedding, before position embeddings and CLS tokens.
+        output_hidden_states (`bool`, `int` or `list[int]`, *optional*):
+            Return both encoders' hidden states: `True` for all of them, an index or a list of indices (negative
+            ones from the end, as in `hidden_states[-1]`) for those alone. Defaults to `config.output_hidden_states`.
+        output_attentions (`bool`, *optional*):
+            Return the attention probabilities of the video encoder, the audio encoder and the fusion layers; needs
+            eager attention. Defaults to `config.output_attentions`.
         """
         self._check_inputs(pixel_values, input_values, token_mix)
         output_hidden_states = (
             output_hidden_states if output_hidden_states is not None else self.config.output_hidden_states
         )
+        output_attentions = output_attentions if output_attentions is not None else self.config.output_attentions
         return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if output_attentions:
+            self._check_attention_outputs()
+        encoder_outputs = {
+            "output_hidden_states": wants_hidden_states(output_hidden_states),
+            "output_attentions": output_attentions,
+        }
 
-        video_embeds, video_hidden_states = self._encode_video(pixel_values, token_mix, output_hidden_states)
-        audio_embeds = audio_hidden_states = None
+        video_embeds, video_outputs = self._encode_video(pixel_values, token_mix, **encoder_outputs)
+        audio_embeds = audio_hidden_states = audio_attentions = fusion_attentions = None
         if self.config.is_audio_visual:
-            audio_outputs = self.audio_encoder(input_values, output_hidden_states=output_hidden_states)
+            audio_outputs = self.audio_encoder(input_values, **encoder_outputs)
             audio_embeds = audio_outputs.last_hidden_state[:, 0]
-            audio_hidden_states = audio_outputs.hidden_states
-            pooler_output = self.fusion(video_embeds, audio_embeds)
+            audio_hidden_states = select_hidden_states(audio_outputs.hidden_states, output_hidden_states)
+            audio_attentions = audio_outputs.attentions
+            pooler_output, fusion_attentions = self.fusion(video_embeds, audio_embeds)
         else:
             pooler_output = video_embeds
 
@@ -408,8 +494,11 @@ class AVSSLModel(AVSSLPreTrainedModel):
             pooler_output=pooler_output,
             video_embeds=video_embeds,
             audio_embeds=audio_embeds,
-            video_hidden_states=video_hidden_states,
+            video_hidden_states=select_hidden_states(video_outputs.hidden_states, output_hidden_states),
             audio_hidden_states=audio_hidden_states,
+            video_attentions=video_outputs.attentions,
+            audio_attentions=audio_attentions,
+            fusion_attentions=fusion_attentions if output_attentions else None,
         )
         return output if return_dict else output.to_tuple()
 
@@ -444,7 +533,8 @@ class AVSSLForVideoClassification(AVSSLPreTrainedModel):
         input_values: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         token_mix: TokenMix | None = None,
-        output_hidden_states: bool | None = None,
+        output_hidden_states: HiddenStateSelection | None = None,
+        output_attentions: bool | None = None,
         return_dict: bool | None = None,
     ) -> AVSSLVideoClassifierOutput | tuple:
         r"""
@@ -456,6 +546,8 @@ class AVSSLForVideoClassification(AVSSLPreTrainedModel):
             Class indices; when given, `loss` is the mean cross-entropy.
         token_mix (`tuple(torch.BoolTensor, torch.LongTensor)`, *optional*):
             `(mask, partner)` token mixup of the video tokens, see [`AVSSLModel.forward`].
+        output_hidden_states (`bool`, `int` or `list[int]`, *optional*), output_attentions (`bool`, *optional*):
+            See [`AVSSLModel.forward`].
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         outputs = self.avssl(
@@ -463,6 +555,7 @@ class AVSSLForVideoClassification(AVSSLPreTrainedModel):
             input_values=input_values,
             token_mix=token_mix,
             output_hidden_states=output_hidden_states,
+            output_attentions=output_attentions,
             return_dict=True,
         )
         logits = self.classifier(self.dropout(outputs.pooler_output))
@@ -474,6 +567,9 @@ class AVSSLForVideoClassification(AVSSLPreTrainedModel):
             audio_embeds=outputs.audio_embeds,
             video_hidden_states=outputs.video_hidden_states,
             audio_hidden_states=outputs.audio_hidden_states,
+            video_attentions=outputs.video_attentions,
+            audio_attentions=outputs.audio_attentions,
+            fusion_attentions=outputs.fusion_attentions,
         )
         return output if return_dict else output.to_tuple()
 

@@ -64,6 +64,62 @@ def test_hidden_states_are_returned_on_request():
     assert model(**make_inputs(model.config)).video_hidden_states is None
 
 
+@pytest.mark.parametrize("video", ["videomae", "timesformer"])
+@pytest.mark.parametrize("selection", [[0, -1], 1, [2, 0, -3]], ids=["first-and-last", "one-index", "repeats"])
+def test_output_hidden_states_as_layer_indices_selects_those_of_both_encoders_in_layer_order(video, selection):
+    model = tiny_model(video_config=dict(VIDEO_CONFIGS[video]))
+    inputs = make_inputs(model.config)
+    everything = model(**inputs, output_hidden_states=True)
+    indices = sorted({i % 3 for i in ([selection] if isinstance(selection, int) else selection)})
+
+    selected = model(**inputs, output_hidden_states=selection)
+
+    for name in ("video_hidden_states", "audio_hidden_states"):
+        assert len(getattr(selected, name)) == len(indices)
+        for chosen, i in zip(getattr(selected, name), indices):
+            torch.testing.assert_close(chosen, getattr(everything, name)[i])
+    torch.testing.assert_close(selected.logits, everything.logits)
+
+
+def test_a_hidden_state_index_out_of_range_is_refused():
+    model = tiny_model()
+    with pytest.raises(ValueError, match=r"indices \[3\] are out of range: this encoder has 3 hidden states"):
+        model(**make_inputs(model.config), output_hidden_states=[0, 3])
+
+
+@pytest.mark.parametrize("video", ["videomae", "timesformer"])
+def test_output_attentions_returns_the_video_audio_and_fusion_attentions(video):
+    model = tiny_model(video_config=dict(VIDEO_CONFIGS[video]), attn_implementation="eager")
+    inputs = make_inputs(model.config)
+
+    outputs = model(**inputs, output_attentions=True)
+
+    video_tokens = 1 + 8 if video == "videomae" else 1 + 4  # TimeSformer: per frame, its CLS and 2x2 patches
+    video_batch = 3 if video == "videomae" else 3 * TINY_TIMESFORMER["num_frames"]
+    assert [a.shape for a in outputs.video_attentions] == [(video_batch, 4, video_tokens, video_tokens)] * 2
+    assert [a.shape for a in outputs.audio_attentions] == [(3, 4, 2 + 8, 2 + 8)] * 2  # AST: CLS, distillation, 2x4
+    assert [a.shape for a in outputs.fusion_attentions] == [(3, 4, 2, 2)] * 2
+    for attention in outputs.video_attentions + outputs.audio_attentions + outputs.fusion_attentions:
+        torch.testing.assert_close(attention.sum(-1), torch.ones(attention.shape[:-1]))
+    torch.testing.assert_close(outputs.logits, model(**inputs).logits)
+    assert model(**inputs).fusion_attentions is None
+
+
+def test_config_output_attentions_and_hidden_states_are_the_defaults_of_forward():
+    model = tiny_model(attn_implementation="eager", output_attentions=True, output_hidden_states=True)
+    outputs = model(**make_inputs(model.config))
+
+    assert len(outputs.video_attentions) == len(outputs.audio_attentions) == len(outputs.fusion_attentions) == 2
+    assert len(outputs.video_hidden_states) == len(outputs.audio_hidden_states) == 3
+    assert model(**make_inputs(model.config), output_attentions=False).video_attentions is None
+
+
+def test_output_attentions_with_sdpa_says_to_load_the_model_with_eager_attention():
+    model = tiny_model()
+    with pytest.raises(ValueError, match='needs eager attention.*attn_implementation="eager"'):
+        model(**make_inputs(model.config), output_attentions=True)
+
+
 def test_return_dict_false_gives_a_tuple_starting_with_logits():
     model = tiny_model()
     inputs = make_inputs(model.config)
