@@ -46,7 +46,7 @@ class AVSSLModelOutput(ModelOutput):
     video_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
         The video encoder's input embeddings (with the CLS token) and the output of each of its layers, each
         `(batch_size, video_tokens, video_hidden_size)`, when `output_hidden_states` asks for them: `True` for all,
-        an index or a list of indices into all (negative from the end) for those alone, in layer order.
+        an index or a list of indices (negative from the end) for those alone, the others `None`.
     audio_hidden_states (`tuple(torch.FloatTensor)`, *optional*):
         The audio encoder's input embeddings and layer outputs, `(batch_size, audio_tokens, audio_hidden_size)`,
         selected by `output_hidden_states` in the same way.
@@ -158,9 +158,10 @@ def wants_hidden_states(selection: HiddenStateSelection | None) -> bool:
 
 def select_hidden_states(
     hidden_states: tuple[torch.Tensor, ...] | None, selection: HiddenStateSelection | None
-) -> tuple[torch.Tensor, ...] | None:
-    """The hidden states `output_hidden_states` asks for: all for `True`, none for `False` / `None`, and for an index
-    or a list of indices into all of them (negative ones from the end) those alone, once each and in layer order."""
+) -> tuple[torch.Tensor | None, ...] | None:
+    """The hidden states `output_hidden_states` asks for: all for `True`, none for `False` / `None`; for an index or a
+    list of indices (negative ones from the end), the same tuple with `None` in place of the others, so that an index
+    means the same layer in either (transformers' convention)."""
     if not wants_hidden_states(selection) or selection is True:
         return hidden_states if selection is True else None
     indices = [selection] if isinstance(selection, int) else list(selection)
@@ -171,7 +172,8 @@ def select_hidden_states(
             f"`output_hidden_states` indices {out_of_range} are out of range: this encoder has {count} hidden states "
             f"(the embeddings and {count - 1} layers)."
         )
-    return tuple(hidden_states[i] for i in sorted({i % count for i in indices}))
+    kept = {i % count for i in indices}
+    return tuple(state if i in kept else None for i, state in enumerate(hidden_states))
 
 
 def eager_attention_forward(
@@ -461,7 +463,8 @@ class AVSSLModel(AVSSLPreTrainedModel):
             Mixing happens right after the patch embedding, before position embeddings and CLS tokens.
         output_hidden_states (`bool`, `int` or `list[int]`, *optional*):
             Return both encoders' hidden states: `True` for all of them, an index or a list of indices (negative
-            ones from the end, as in `hidden_states[-1]`) for those alone. Defaults to `config.output_hidden_states`.
+            ones from the end, as in `hidden_states[-1]`) for those alone, with `None` in place of the others.
+            Defaults to `config.output_hidden_states`.
         output_attentions (`bool`, *optional*):
             Return the attention probabilities of the video encoder, the audio encoder and the fusion layers; needs
             eager attention. Defaults to `config.output_attentions`.

@@ -66,18 +66,21 @@ def test_hidden_states_are_returned_on_request():
 
 @pytest.mark.parametrize("video", ["videomae", "timesformer"])
 @pytest.mark.parametrize("selection", [[0, -1], 1, [2, 0, -3]], ids=["first-and-last", "one-index", "repeats"])
-def test_output_hidden_states_as_layer_indices_selects_those_of_both_encoders_in_layer_order(video, selection):
+def test_output_hidden_states_as_layer_indices_keeps_those_of_both_encoders_and_none_elsewhere(video, selection):
     model = tiny_model(video_config=dict(VIDEO_CONFIGS[video]))
     inputs = make_inputs(model.config)
     everything = model(**inputs, output_hidden_states=True)
-    indices = sorted({i % 3 for i in ([selection] if isinstance(selection, int) else selection)})
+    kept = {i % 3 for i in ([selection] if isinstance(selection, int) else selection)}
 
     selected = model(**inputs, output_hidden_states=selection)
 
     for name in ("video_hidden_states", "audio_hidden_states"):
-        assert len(getattr(selected, name)) == len(indices)
-        for chosen, i in zip(getattr(selected, name), indices):
-            torch.testing.assert_close(chosen, getattr(everything, name)[i])
+        assert len(getattr(selected, name)) == 3
+        for i, (chosen, full) in enumerate(zip(getattr(selected, name), getattr(everything, name))):
+            if i in kept:
+                torch.testing.assert_close(chosen, full)
+            else:
+                assert chosen is None
     torch.testing.assert_close(selected.logits, everything.logits)
 
 
