@@ -56,10 +56,8 @@ def main(argv: list[str]) -> AVSSLTrainer:
     prepare_localizer(stages, training_args, unlabeled, num_frames)
     timings["localizer"] = time.perf_counter() - start - sum(timings.values())
     set_seed(training_args.seed)
-    processor = processor_for(model.config)
-    transform = ClipTransform.from_processor(
-        processor, num_frames, data_args.frame_stride, True, **data_args.augmentation
-    )
+    processor = processor_for(model.config, data_args.frame_stride)
+    transform = ClipTransform.from_processor(processor, num_frames, True, **data_args.augmentation)
     if data_args.max_eval_samples is not None:
         eval_rows = spread_subset(eval_rows, data_args.max_eval_samples)
     trainer_inputs = dict(

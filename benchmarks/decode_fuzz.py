@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from modeling_avssl.data import media_corpus
-from modeling_avssl.data.decoding import DecodeError, load_clip
+from modeling_avssl.decoding import DecodeError, load_clip
 
 
 NUM_FRAMES, FRAME_STRIDE, AUDIO_SECONDS = 8, 2, 2.0

@@ -213,9 +213,8 @@ def main() -> None:
     model_args, data_args, _, _ = parse_arguments([DEFAULT_CONFIG, *overrides])
     train_source, test_source = load_data(data_args)
     model = build_model(model_args, train_source.classes)
-    transform = ClipTransform.from_processor(
-        processor_for(model.config), model.config.video_input_shape[0], data_args.frame_stride, strong=False
-    )
+    processor = processor_for(model.config, data_args.frame_stride)
+    transform = ClipTransform.from_processor(processor, model.config.video_input_shape[0], strong=False)
     start = time.perf_counter()
     audio = model.config.is_audio_visual
     train, test = decode(train_source, transform, audio), decode(test_source, transform, audio)

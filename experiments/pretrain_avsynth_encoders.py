@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     root = args.corpus_dir or f"data/avsynth_pretraining_seed{args.corpus_seed}_{args.clips}+{args.test_clips}"
     if not os.path.exists(os.path.join(root, "metadata.jsonl")):
         generate(root, args.clips, args.test_clips, seed=args.corpus_seed, progress=True)
-    transform = ClipTransform.from_processor(processor_for(config), video.num_frames, args.frame_stride, strong=False)
+    transform = ClipTransform.from_processor(processor_for(config, args.frame_stride), video.num_frames, strong=False)
     data = {split: corpus(root, split, transform) for split in ("train", "test")}
     video_probe = Probe(AutoModel.from_config(video), len(SHAPES) * (1 + len(MOTIONS)), pooling="mean")
     train(

@@ -16,8 +16,8 @@ from .modeling_avssl import AVSSLForVideoClassification
 from .processing_avssl import AVSSLProcessor
 
 
-def processor_for(config: AVSSLConfig) -> AVSSLProcessor:
-    """The processor whose crops and fbank fit `config`'s encoders."""
+def processor_for(config: AVSSLConfig, frame_stride: int) -> AVSSLProcessor:
+    """The processor whose crops and fbank fit `config`'s encoders, reading clips `frame_stride` frames apart."""
     size = config.video_input_shape[-1]
     video_processor = VideoMAEVideoProcessor(
         size={"shortest_edge": size},
@@ -29,7 +29,7 @@ def processor_for(config: AVSSLConfig) -> AVSSLProcessor:
     extractor = ASTFeatureExtractor(
         **({"num_mel_bins": audio.num_mel_bins, "max_length": audio.max_length} if audio else {})
     )
-    return AVSSLProcessor(video_processor, extractor)
+    return AVSSLProcessor(video_processor, extractor, frame_stride=frame_stride)
 
 
 def load_data(data: DataArguments) -> tuple[VideoSource, VideoSource]:

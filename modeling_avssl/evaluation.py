@@ -1,5 +1,6 @@
 """The multi-view test protocol (docs/design.md 5.11): each video as `clips x crops` views whose softmax outputs are
-averaged. `AVSSLTrainer.evaluate` and `predict` read videos through it, so a model is tested the way it is used."""
+averaged. `AVSSLTrainer.evaluate` reads videos through it; the `video-classification` pipeline reads the same
+centre view of each clip (`tests/test_pipeline_avssl.py`), so a model is tested the way it is used."""
 
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -11,8 +12,8 @@ from torch.utils.data import Dataset, IterableDataset
 from .data import load_clip, log_mel_fbank
 from .data.audio import fbank_seconds
 from .data.collation import ClipTransform
-from .data.decoding import DecodeError
 from .data.video_transforms import frames_to_video
+from .decoding import DecodeError
 
 
 def test_views(

@@ -13,6 +13,8 @@
 # limitations under the License.
 """PyTorch AVSSL model: a video encoder, an audio spectrogram transformer and a fusion transformer (paper Eq. 5-9)."""
 
+import os
+import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +32,12 @@ from .configuration_avssl import AVSSLConfig
 
 
 TokenMix = tuple[torch.Tensor, torch.Tensor]
+PIPELINE_FILES = ("pipeline_avssl.py", "decoding.py")
+PIPELINE = {
+    "impl": "pipeline_avssl.AVSSLVideoClassificationPipeline",
+    "pt": ["AutoModelForVideoClassification"],
+    "type": "multimodal",
+}
 HiddenStateSelection = bool | int | list[int]
 
 
@@ -522,12 +530,21 @@ class AVSSLForVideoClassification(AVSSLPreTrainedModel):
         self.classifier = nn.Linear(self.avssl.hidden_size, config.num_labels)
         self.post_init()
 
-    def save_pretrained(self, save_directory, *args, **kwargs) -> None:
-        """`PreTrainedModel.save_pretrained`; with remote code, the `auto_map` also names `AVSSLModel` for `AutoModel`,
-        which loads the encoders and fusion of the folder without the head."""
+    def save_pretrained(self, save_directory: str | os.PathLike, *args, **kwargs) -> None:
+        """`PreTrainedModel.save_pretrained`. With remote code, the `auto_map` also names `AVSSLModel` for `AutoModel`
+        (the encoders and fusion without the head), and where this file sits beside the pipeline's files (in the
+        package) they are copied too and `config.custom_pipelines` names the pipeline for `video-classification`."""
         if self._auto_class is not None:
             base = f"{type(self).__module__.split('.')[-1]}.{AVSSLModel.__name__}"
             self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), "AutoModel": base}
+            here = os.path.dirname(os.path.abspath(__file__))
+            pipeline_files = [os.path.join(here, name) for name in PIPELINE_FILES]
+            if all(os.path.exists(path) for path in pipeline_files):
+                self.config.custom_pipelines = {"video-classification": PIPELINE}
+                if kwargs.get("is_main_process", True):
+                    os.makedirs(save_directory, exist_ok=True)
+                    for path in pipeline_files:
+                        shutil.copy(path, save_directory)
         super().save_pretrained(save_directory, *args, **kwargs)
 
     def forward(

@@ -19,6 +19,9 @@ from transformers import ASTFeatureExtractor, BatchFeature, ProcessorMixin, Vide
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 
+FBANK_FRAMES_PER_SECOND = 100  # Kaldi fbank: a frame every 10 ms
+
+
 class AVSSLProcessor(ProcessorMixin):
     r"""
     A VideoMAE video processor and an AST feature extractor in one processor.
@@ -31,9 +34,12 @@ class AVSSLProcessor(ProcessorMixin):
     Args:
         video_processor: defaults to VideoMAE's at 224 with ImageNet mean and std (as `MCG-NJU/videomae-base`).
         feature_extractor: defaults to AST's for 1024 frames of 128 mel bins at 16 kHz.
+        frame_stride: source frames between a clip's frames, as the model was trained; the pipeline reads videos
+            with it.
     """
 
-    def __init__(self, video_processor=None, feature_extractor=None):
+    def __init__(self, video_processor=None, feature_extractor=None, frame_stride: int = 4):
+        self.frame_stride = frame_stride
         if video_processor is None:
             video_processor = VideoMAEVideoProcessor(image_mean=IMAGENET_DEFAULT_MEAN, image_std=IMAGENET_DEFAULT_STD)
         if feature_extractor is None:
@@ -68,6 +74,11 @@ class AVSSLProcessor(ProcessorMixin):
     @property
     def model_input_names(self) -> list[str]:
         return ["pixel_values", "input_values"]
+
+    @property
+    def audio_seconds(self) -> float:
+        """Seconds of audio the fbank frames cover (a 10 ms frame shift)."""
+        return self.feature_extractor.max_length / FBANK_FRAMES_PER_SECOND
 
 
 def _frames_of(video) -> torch.Tensor | np.ndarray:

@@ -178,7 +178,7 @@ def test_a_truncated_file_decodes_what_it_holds_or_raises_a_decode_error(media, 
 
 def test_a_clip_past_the_end_of_truncated_data_is_taken_from_the_start_with_a_warning(media, caplog):
     name = "truncated_50_h264_mp3_44k.mkv"  # the header says 3 s, the data holds about half
-    with caplog.at_level("WARNING", logger="modeling_avssl.data.decoding"):
+    with caplog.at_level("WARNING", logger="modeling_avssl.decoding"):
         clip = load_clip(media[name], 5, clip_index=2, num_clips=3)
     assert clip.start == 0 and frame_indices(clip) == [0, 1, 2, 3, 4]
     assert name in caplog.text and "taking the clip at the start" in caplog.text

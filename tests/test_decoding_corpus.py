@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from modeling_avssl.data import DecodeError, load_clip, media_corpus
-from modeling_avssl.data.decoding import probe
+from modeling_avssl.decoding import probe
 
 
 NUM_FRAMES, FRAME_STRIDE, AUDIO_SECONDS = 8, 2, 2.0

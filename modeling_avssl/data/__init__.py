@@ -1,7 +1,7 @@
 """The data path from real containers to model inputs: decoding, audio features, video views and AVSynth."""
 
+from ..decoding import Clip, DecodeError, load_clip
 from .audio import log_mel_fbank, spec_augment
-from .decoding import Clip, DecodeError, load_clip
 from .encoding import write_clip
 from .video_transforms import VideoAugmentation, frames_to_video
 

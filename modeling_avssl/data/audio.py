@@ -8,12 +8,13 @@ import torch
 import torchaudio
 import torchaudio.compliance.kaldi as kaldi
 
+from ..processing_avssl import FBANK_FRAMES_PER_SECOND
+
 
 AST_MEAN = -4.2677393
 AST_STD = 4.5689974
 FULL_SCALE_FREQ_MASK = 48  # SpecAugment widths for 128 mel bins x 1024 frames (AST's AudioSet recipe)
 FULL_SCALE_TIME_MASK = 192
-FBANK_FRAMES_PER_SECOND = 100  # Kaldi fbank: a frame every 10 ms
 
 
 def log_mel_fbank(

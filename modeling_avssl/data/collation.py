@@ -18,9 +18,9 @@ import torch
 from datasets.distributed import split_dataset_by_node
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
+from ..decoding import DecodeError, describe, load_clip
 from .audio import fbank_seconds, localizer_spectrogram, log_mel_fbank, spec_augment
 from .bad_files import MAX_REPLACEMENTS, too_many_in_a_row
-from .decoding import DecodeError, describe, load_clip
 from .sampling import ShardedStream
 from .video_transforms import VideoAugmentation, frames_to_video
 
@@ -49,15 +49,14 @@ class ClipTransform:
     localizer_features: dict | None = None
 
     @classmethod
-    def from_processor(
-        cls, processor, num_frames: int, frame_stride: int, strong: bool, **augmentation
-    ) -> "ClipTransform":
-        """The views an `AVSSLProcessor`'s model takes; `augmentation` sets `VideoAugmentation`'s strength."""
+    def from_processor(cls, processor, num_frames: int, strong: bool, **augmentation) -> "ClipTransform":
+        """The views an `AVSSLProcessor`'s model takes, `num_frames` frames `processor.frame_stride` apart;
+        `augmentation` sets `VideoAugmentation`'s strength."""
         extractor = processor.feature_extractor
         return cls(
             VideoAugmentation.from_video_processor(processor.video_processor, **augmentation),
             num_frames=num_frames,
-            frame_stride=frame_stride,
+            frame_stride=processor.frame_stride,
             sample_rate=extractor.sampling_rate,
             num_mel_bins=extractor.num_mel_bins,
             max_length=extractor.max_length,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .decoding import DecodeError, MediaInfo, probe
+from ..decoding import DecodeError, MediaInfo, probe
 from .sources import VIDEO_EXTENSIONS
 
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 import datasets
 import huggingface_hub
 
-from .decoding import DecodeError, MediaInfo, probe
+from ..decoding import DecodeError, MediaInfo, probe
 
 
 logger = logging.getLogger(__name__)
