@@ -120,19 +120,35 @@ def _torch(path: str, what: str, required: bool) -> None:
         raise CheckpointError(f"{path}: damaged, cannot be loaded ({type(error).__name__}: {error})") from error
 
 
-def validate(folder: str, process_index: int, world_size: int, save_only_model: bool) -> None:
+def _fsdp_state(folder: str, name: str, what: str) -> None:
+    """What accelerate saves of an FSDP run under `name`: one `name.bin` (a full state dict) or a `name_0` folder
+    of `torch.distributed.checkpoint` shards (a sharded one)."""
+    if os.path.isdir(os.path.join(folder, f"{name}_0")):
+        if not os.path.isfile(os.path.join(folder, f"{name}_0", ".metadata")):
+            raise CheckpointError(f"{os.path.join(folder, name + '_0')}: incomplete sharded {what} (no .metadata)")
+    else:
+        _torch(os.path.join(folder, f"{name}.bin"), what, required=True)
+
+
+def validate(folder: str, process_index: int, world_size: int, save_only_model: bool, fsdp: bool = False) -> None:
     """Reads every file a resume of `folder` needs; raises `CheckpointError` naming the first missing or damaged one,
     and warns of missing optional state (the RNG states of the Trainer: dropout and sampling then differ from the
-    uninterrupted run)."""
+    uninterrupted run). `fsdp`: the checkpoint of an FSDP run, whose student and optimizer the Trainer reads from
+    accelerate's FSDP files."""
     weights = os.path.join(folder, "model.safetensors")
-    if os.path.isfile(weights) or not os.path.isfile(os.path.join(folder, "model.safetensors.index.json")):
+    if fsdp:
+        _fsdp_state(folder, "pytorch_model_fsdp", "student's weights")
+    elif os.path.isfile(weights) or not os.path.isfile(os.path.join(folder, "model.safetensors.index.json")):
         _safetensors(weights)
     _json(os.path.join(folder, "trainer_state.json"), ("global_step",))
     _safetensors(os.path.join(folder, TEACHER_FILE))
     _json(os.path.join(folder, STATE_FILE), ("thresholds", "bad_files", "samples_seen"))
     _json(os.path.join(folder, PROCESS_STATE_FILE.format(process_index)), ("mixing_rng", "bad_stream_rows"))
     if not save_only_model:
-        _torch(os.path.join(folder, "optimizer.pt"), "optimizer state (momentum)", required=True)
+        if fsdp:
+            _fsdp_state(folder, "optimizer", "optimizer state (momentum)")
+        else:
+            _torch(os.path.join(folder, "optimizer.pt"), "optimizer state (momentum)", required=True)
         _torch(os.path.join(folder, "scheduler.pt"), "learning-rate schedule", required=True)
         rng = "rng_state.pth" if world_size <= 1 else f"rng_state_{process_index}.pth"
         _torch(os.path.join(folder, rng), "random state of dropout and sampling", required=False)

@@ -303,6 +303,17 @@ class AVSSLPreTrainedModel(PreTrainedModel):
     _supports_flex_attn = True
     _supports_attention_backend = True
 
+    def save_pretrained(self, save_directory: str | os.PathLike, *args, **kwargs) -> None:
+        """`PreTrainedModel.save_pretrained`, under this file's class even when FSDP2's `fully_shard` has swapped in
+        its subclass (defined in torch), whose module the remote-code export would otherwise copy and name in the
+        `auto_map`. Under FSDP pass the gathered `state_dict`, as the Trainer does."""
+        sharded_class = type(self)
+        self.__class__ = next(c for c in sharded_class.__mro__ if c.__module__ == AVSSLPreTrainedModel.__module__)
+        try:
+            super().save_pretrained(save_directory, *args, **kwargs)
+        finally:
+            self.__class__ = sharded_class
+
     @classmethod
     def from_encoders_pretrained(
         cls, video_model: str, audio_model: str | None, **config_kwargs
@@ -535,7 +546,7 @@ class AVSSLForVideoClassification(AVSSLPreTrainedModel):
         (the encoders and fusion without the head), and where this file sits beside the pipeline's files (in the
         package) they are copied too and `config.custom_pipelines` names the pipeline for `video-classification`."""
         if self._auto_class is not None:
-            base = f"{type(self).__module__.split('.')[-1]}.{AVSSLModel.__name__}"
+            base = f"{AVSSLModel.__module__.split('.')[-1]}.{AVSSLModel.__name__}"
             self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), "AutoModel": base}
             here = os.path.dirname(os.path.abspath(__file__))
             pipeline_files = [os.path.join(here, name) for name in PIPELINE_FILES]

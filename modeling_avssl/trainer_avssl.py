@@ -13,6 +13,7 @@ import logging
 import math
 import os
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import replace
 
 import datasets
@@ -162,7 +163,9 @@ class AVSSLTrainer(Trainer):
         args = self.args
         folder = checkpoints.resolve(resume_from_checkpoint, args.output_dir)
         if folder is not None:
-            checkpoints.validate(folder, args.process_index, args.world_size, args.save_only_model)
+            checkpoints.validate(
+                folder, args.process_index, args.world_size, args.save_only_model, fsdp=self.is_fsdp_enabled
+            )
             logger.info("Resuming from %s", folder)
             self.method_state.load(folder, args.process_index)
             with open(os.path.join(folder, "trainer_state.json")) as handle:
@@ -362,6 +365,23 @@ class AVSSLTrainer(Trainer):
         if self.args.should_save and self.processor is not None:
             self.processor.save_pretrained(output_dir)
 
+    def _in_lockstep(self, batches: Iterator[list[dict]], model) -> Iterator[list[dict]]:
+        """`batches`, with as many forwards of `model` on every process: an FSDP forward gathers the sharded weights
+        with the other processes, so a process out of test videos runs a forward on a blank clip for each of theirs."""
+        shape = (1, self.transform.max_length, self.transform.num_mel_bins)
+        blank = {"pixel_values": torch.zeros(1, *model.config.video_input_shape), "input_values": torch.zeros(shape)}
+        batches = iter(batches)
+        while True:
+            batch = next(batches, None)
+            anyone = torch.tensor(batch is not None, dtype=torch.int, device=self.args.device)
+            dist.all_reduce(anyone, op=dist.ReduceOp.MAX)
+            if not anyone:
+                return
+            if batch is not None:
+                yield batch
+            else:
+                video_probabilities(model, [blank])
+
     def evaluate(
         self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval", teacher: bool | None = None
     ) -> dict[str, float]:
@@ -389,23 +409,28 @@ class AVSSLTrainer(Trainer):
         shard = (args.process_index, args.world_size)
         key = None if streamed else self.eval_cache.key(rows, self.transform, args.eval_clips, args.eval_crops, shard)
         videos = decode() if streamed else self.eval_cache.videos(key, rows, decode)
-        predictions, references, skipped, pending = [], [], 0, []  # pending: the videos of the next forward
+        predictions, references, skipped = [], [], 0
 
-        def predict_pending() -> None:
-            predictions.extend(video_probabilities(model, pending).tolist())
-            references.extend(video["label"] for video in pending)
-            pending.clear()
+        def batches():
+            """Lists of up to `per_device_eval_batch_size` decoded videos, one per forward."""
+            nonlocal skipped
+            pending = []
+            progress = {"desc": "test videos", "disable": args.disable_tqdm or not self.is_local_process_zero()}
+            for video in tqdm(videos, total=None if streamed else len(views), **progress):
+                if video is None:
+                    skipped += 1
+                    continue
+                pending.append(video)
+                if len(pending) == args.per_device_eval_batch_size:
+                    yield pending
+                    pending = []
+            if pending:
+                yield pending
 
-        progress = {"desc": "test videos", "disable": args.disable_tqdm or not self.is_local_process_zero()}
-        for video in tqdm(videos, total=None if streamed else len(views), **progress):
-            if video is None:
-                skipped += 1
-                continue
-            pending.append(video)
-            if len(pending) == args.per_device_eval_batch_size:
-                predict_pending()
-        if pending:
-            predict_pending()
+        lockstep = self.is_fsdp_enabled and not teacher  # the teacher is whole on every process
+        for batch in self._in_lockstep(batches(), model) if lockstep else batches():
+            predictions.extend(video_probabilities(model, batch).tolist())
+            references.extend(video["label"] for video in batch)
         if dist.is_available() and dist.is_initialized():
             everyone = [None] * dist.get_world_size()
             dist.all_gather_object(everyone, (predictions, references, skipped))

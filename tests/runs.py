@@ -41,13 +41,18 @@ def assert_same_end(resumed: Path, uninterrupted: Path, step: int = 4) -> None:
     assert json.loads((resumed / folder / "avssl_state.json").read_text()) == whole_state
 
 
-def launch_two_processes(out: Path, run: list[str], timeout: float | None = None) -> subprocess.CompletedProcess:
-    """`tests/distributed_training.py` with `train_avssl.py`'s arguments `run` under `accelerate launch` on 2 CPU
-    processes; it writes each process's teacher and FlexMatch record to `out`."""
+def launch_two_processes(
+    out: Path,
+    run: list[str],
+    timeout: float | None = None,
+    setup: tuple[str, ...] = ("--multi_gpu",),
+    script: str = "distributed_training.py",
+) -> subprocess.CompletedProcess:
+    """`tests/distributed_training.py` (or `script` beside it) with `train_avssl.py`'s arguments `run` under
+    `accelerate launch SETUP` on 2 CPU processes; it writes each process's teacher and FlexMatch record to `out`."""
     accelerate = os.path.join(os.path.dirname(sys.executable), "accelerate")
-    script = os.path.join(ROOT, "tests", "distributed_training.py")
     return subprocess.run(
-        [accelerate, "launch", "--multi_gpu", "--num_processes", "2", script, str(out), *run],
+        [accelerate, "launch", *setup, "--num_processes", "2", os.path.join(ROOT, "tests", script), str(out), *run],
         capture_output=True,
         text=True,
         cwd=ROOT,
