@@ -26,7 +26,7 @@ from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.splits import hold_out, load_or_create_split, source_labels, split_rows
 from modeling_avssl.localizer_training import prepare_localizer
 from modeling_avssl.model_card import write_model_card
-from modeling_avssl.run_summary import MasksToTensorBoard, save_pictures, summary
+from modeling_avssl.run_summary import MasksToTrackers, save_pictures, summary
 from modeling_avssl.trainer_avssl import AVSSLTrainer
 
 
@@ -69,8 +69,8 @@ def main(argv: list[str]) -> AVSSLTrainer:
         processor=processor,
     )
     trainer = AVSSLTrainer(model=model, args=training_args, **trainer_inputs)
-    if "tensorboard" in training_args.report_to:
-        trainer.add_callback(MasksToTensorBoard(trainer, eval_rows, num_frames // 2))
+    if {"tensorboard", "trackio"} & set(training_args.report_to):
+        trainer.add_callback(MasksToTrackers(trainer, eval_rows, num_frames // 2))
     unlabeled_count = "streamed" if train_source.streaming else len(unlabeled)
     logger.info("%d labeled and %s unlabeled clips of %d classes", len(labeled), unlabeled_count, len(split.classes))
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)

@@ -27,6 +27,7 @@ def supervised_baseline(
     args = replace(
         training_args,
         output_dir=os.path.join(training_args.output_dir, "supervised_only"),
+        run_name=f"{training_args.run_name}-supervised-only",
         mask_type="none",
         gamma_u=0.0,
         gamma_mix=0.0,

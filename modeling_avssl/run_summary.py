@@ -1,5 +1,5 @@
-"""What a run shows: the loss curves and the mask picture (and the picture in TensorBoard at each evaluation), and
-the report it prints when it ends."""
+"""What a run shows: the loss curves and the mask picture (and the picture in TensorBoard / Trackio at each
+evaluation), and the report it prints when it ends."""
 
 import os
 
@@ -7,7 +7,7 @@ import datasets
 import numpy as np
 from PIL import Image
 from transformers import TrainerCallback
-from transformers.integrations import TensorBoardCallback
+from transformers.integrations import TensorBoardCallback, TrackioCallback
 
 from .plotting import plot_training_curves
 from .trainer_avssl import AVSSLTrainer
@@ -39,26 +39,36 @@ def save_pictures(trainer: AVSSLTrainer, eval_rows, frame_index: int) -> list[st
     return written
 
 
-class MasksToTensorBoard(TrainerCallback):
-    """With `report_to tensorboard`, the `mask_picture` at each evaluation as the image `masks`, in the run folder of
-    the Trainer's `TensorBoardCallback` (whose scalars hold every loss term and diagnostic of the log)."""
+class MasksToTrackers(TrainerCallback):
+    """At each evaluation, the `mask_picture` as the image `masks` in the trackers `report_to` names: TensorBoard (in
+    the run folder of the Trainer's `TensorBoardCallback`) and Trackio (the run of its `TrackioCallback`). Their
+    callbacks already log every loss term and diagnostic of the log as scalars."""
 
     def __init__(self, trainer: AVSSLTrainer, eval_rows, frame_index: int):
         self.trainer, self.eval_rows, self.frame_index = trainer, eval_rows, frame_index
         self.writer = None
 
+    def _callback(self, kind: type) -> TrainerCallback | None:
+        return next((c for c in self.trainer.callback_handler.callbacks if isinstance(c, kind)), None)
+
     def on_evaluate(self, args, state, control, **kwargs):
-        board = next((c for c in self.trainer.callback_handler.callbacks if isinstance(c, TensorBoardCallback)), None)
-        if not state.is_world_process_zero or board is None or board.logging_dir is None:
+        board, trackio = self._callback(TensorBoardCallback), self._callback(TrackioCallback)
+        if not state.is_world_process_zero or (board is None and trackio is None):
             return
         picture = mask_picture(self.trainer, self.eval_rows, self.frame_index)
-        if picture is not None:
+        if picture is None:
+            return
+        if board is not None and board.logging_dir is not None:
             if self.writer is None:
                 from torch.utils.tensorboard import SummaryWriter  # the `tensorboard` extra, as report_to needs
 
                 self.writer = SummaryWriter(board.logging_dir)
             self.writer.add_image("masks", picture, state.global_step, dataformats="HWC")
             self.writer.flush()
+        if trackio is not None:
+            import trackio as tracker  # the `trackio` extra, as report_to needs
+
+            tracker.log({"masks": tracker.Image(picture, caption=f"step {state.global_step}")}, step=state.global_step)
 
 
 def summary(

@@ -1,6 +1,7 @@
 """`AVSSLTrainingArguments`: the Trainer's arguments plus the method's (thresholds, mixing, loss weights, the
 teacher, the warm-up, evaluation views, bad files)."""
 
+import os
 from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
@@ -105,6 +106,8 @@ class AVSSLTrainingArguments(TrainingArguments):
     def __post_init__(self):
         super().__post_init__()
         self.ignore_data_skip = True
+        if self.run_name is None:  # one tracker run per output folder, so that the tests after training join it
+            self.run_name = os.path.basename(os.path.normpath(self.output_dir))
         choices = {
             "threshold": ("fixed", "flex"),
             "mask_type": ("none", "tube", "asl"),

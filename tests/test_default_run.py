@@ -3,6 +3,8 @@ supervised-only baseline, and what the output folder and the final summary hold.
 
 import json
 import os
+import subprocess
+import sys
 
 import datasets
 import pytest
@@ -118,6 +120,50 @@ def test_a_localizer_already_there_is_reused(default_like_run):
     before = weights.stat().st_mtime_ns
     main([*argv, "--supervised_baseline", "false", "--max_steps", "1"])
     assert weights.stat().st_mtime_ns == before
+
+
+TRACKIO_RUN = """
+import json, runpy, sys
+
+main = runpy.run_path(sys.argv[1], run_name="train_avssl")["main"]
+main(sys.argv[3:])
+from trackio.sqlite_storage import SQLiteStorage  # after the run: TRACKIO_DIR is read when trackio is imported
+
+runs = SQLiteStorage.get_runs(sys.argv[2])
+print("LOGS", json.dumps({run: SQLiteStorage.get_logs(sys.argv[2], run) for run in runs}))
+"""
+
+
+@pytest.mark.slow
+def test_trackio_gets_every_term_the_diagnostics_and_the_mask_picture_at_each_evaluation(default_like_run):
+    tmp, argv = default_like_run
+    out = tmp / "trackio_run"
+    tests = ["--eval_strategy", "steps", "--eval_steps", "3"]  # tests during training, then the final one
+    run = [*argv, "--output_dir", str(out), "--report_to", "trackio", "--project", "avssl-test", *tests]
+    run += ["--supervised_baseline", "false"]
+    env = {**os.environ, "TRACKIO_DIR": str(tmp / "trackio"), "HF_HUB_OFFLINE": "1"}
+
+    result = subprocess.run(
+        [sys.executable, "-c", TRACKIO_RUN, os.path.join(ROOT, "train_avssl.py"), "avssl-test", *run],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    printed = next(line for line in result.stdout.splitlines() if line.startswith("LOGS "))
+    runs = json.loads(printed.removeprefix("LOGS "))
+    assert list(runs) == ["trackio_run"]  # the tests after training join the run (named after the folder)
+    logs = runs["trackio_run"]
+    keys = {key for entry in logs for key in entry}
+    terms = {f"train/{name}" for name in ("loss_s", "loss_u", "loss_mix", "loss_c")}
+    diagnostics = {"train/pseudo_label_accuracy", "train/above_threshold", "train/threshold_mean", "train/lambda"}
+    assert terms | diagnostics | {"eval/top1", "eval/top5"} <= keys
+    pictures = [entry for entry in logs if "masks" in entry]
+    assert len({entry["step"] for entry in pictures}) >= 2
+    assert all(entry["masks"]["_type"] == "trackio.image" for entry in pictures)
 
 
 def test_a_test_subset_is_spread_over_a_folder_that_lists_videos_class_by_class():
