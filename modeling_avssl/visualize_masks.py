@@ -27,6 +27,18 @@ def heat(values: np.ndarray) -> np.ndarray:
     return (255 * np.concatenate([v, 1 - np.abs(2 * v - 1), 1 - v], axis=-1)).astype(np.uint8)
 
 
+def heat_map(localization: np.ndarray, size: int) -> np.ndarray:
+    """The `(h, w)` map scaled to [0, 1], upsampled to `(size, size)` and coloured (uint8 RGB)."""
+    low, high = localization.min(), localization.max()
+    normalised = torch.as_tensor((localization - low) / (high - low + 1e-12)).float()[None, None]
+    return heat(F.interpolate(normalised, size=(size, size), mode="bilinear")[0, 0].numpy())
+
+
+def overlay(frame: np.ndarray, localization: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """The map blended over the uint8 `(S, S, 3)` frame."""
+    return ((1 - alpha) * frame + alpha * heat_map(localization, frame.shape[0])).astype(np.uint8)
+
+
 def frame_and_map(video: str, localizer: AVSSLLocalizer, frame_index: int) -> tuple[np.ndarray, np.ndarray]:
     """The frame (uint8 `(S, S, 3)` at the localizer's size) and its localization map `(h, w)`."""
     features = localizer.config.audio_features
@@ -64,13 +76,8 @@ def draw(
     def masked(mask: torch.Tensor) -> np.ndarray:
         return (frame * full(mask)[..., None]).astype(np.uint8)
 
-    low, high = localization.min(), localization.max()
-    normalised = (localization - low) / (high - low + 1e-12)
-    map_image = heat(
-        F.interpolate(torch.as_tensor(normalised)[None, None], size=(size, size), mode="bilinear")[0, 0].numpy()
-    )
     top = [frame, masked(tube[0]), heat(full(tube[0])), heat(full(tube.mean(0)))]
-    bottom = [map_image, masked(asl[0]), heat(full(asl[0])), heat(full(asl.float().mean(0)))]
+    bottom = [heat_map(localization, size), masked(asl[0]), heat(full(asl[0])), heat(full(asl.float().mean(0)))]
     gap = np.full((size, 4, 3), 255, np.uint8)
 
     def row(panels):
