@@ -15,9 +15,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 from transformers import AutoModelForVideoClassification, AutoProcessor
 
+from modeling_avssl import AVSSLVideoClassificationPipeline
 from modeling_avssl.demo import SHIPPED_LOCALIZER, build_demo
 from modeling_avssl.modeling_localizer import AVSSLLocalizer
-from modeling_avssl.pipeline_avssl import AVSSLVideoClassificationPipeline
 
 
 BROWSER, DRIVER = "chromium", "chromedriver"
@@ -49,9 +49,10 @@ def classify_in_browser(url: str, video: str, screenshot: str | None = None, tim
         driver.find_element(By.CSS_SELECTOR, "#classify").click()
         wait.until(lambda page: page.find_elements(By.CSS_SELECTOR, "#masks img"))
         labels = [item.text for item in driver.find_elements(By.CSS_SELECTOR, "#labels dt")]
-        if screenshot:
-            height = driver.execute_script("return document.body.scrollHeight")
-            driver.set_window_size(1400, height + 40)
+        if screenshot:  # the whole page: grow the window until the page fits in it
+            for _ in range(3):
+                height = driver.execute_script("return document.documentElement.scrollHeight")
+                driver.set_window_size(1400, height + 120)
             driver.save_screenshot(screenshot)
         return labels
     finally:

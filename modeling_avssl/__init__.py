@@ -1,7 +1,8 @@
 """AVSSL: semi-supervised audio-visual video action recognition with audio-source-localization-guided mixup.
 
 Importing this package registers the AVSSL classes with the transformers Auto classes and marks them for remote
-code, so that `save_pretrained` writes an `auto_map` and the model files beside the weights.
+code, so that `save_pretrained` writes an `auto_map`, the model files and the `video-classification` pipeline
+(`pipeline_avssl.py` with its decoder) beside the weights.
 """
 
 from transformers import AutoConfig, AutoModel, AutoModelForVideoClassification, AutoProcessor
@@ -15,6 +16,7 @@ from .modeling_avssl import (
     AVSSLVideoClassifierOutput,
 )
 from .modeling_localizer import AVSSLLocalizer, AVSSLLocalizerOutput
+from .pipeline_avssl import AVSSLVideoClassificationPipeline
 from .processing_avssl import AVSSLProcessor
 
 
@@ -39,5 +41,6 @@ __all__ = [
     "AVSSLModelOutput",
     "AVSSLPreTrainedModel",
     "AVSSLProcessor",
+    "AVSSLVideoClassificationPipeline",
     "AVSSLVideoClassifierOutput",
 ]

@@ -7,10 +7,14 @@ import pytest
 from demo_browser import browser_available, classify_in_browser, serve
 from test_default_run import TINY_LOCALIZER
 
-from modeling_avssl import AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLocalizerConfig
+from modeling_avssl import (
+    AVSSLForVideoClassification,
+    AVSSLLocalizer,
+    AVSSLLocalizerConfig,
+    AVSSLVideoClassificationPipeline,
+)
 from modeling_avssl.building import processor_for
 from modeling_avssl.demo import analyse, build_demo
-from modeling_avssl.pipeline_avssl import AVSSLVideoClassificationPipeline
 from tiny import make_tiny_config
 from trees import write_broken, write_video
 

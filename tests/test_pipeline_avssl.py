@@ -11,11 +11,10 @@ import pytest
 import torch
 from transformers import pipeline
 
-from modeling_avssl import AVSSLForVideoClassification, evaluation
+from modeling_avssl import AVSSLForVideoClassification, AVSSLVideoClassificationPipeline, evaluation
 from modeling_avssl.building import processor_for
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.decoding import DecodeError
-from modeling_avssl.pipeline_avssl import AVSSLVideoClassificationPipeline
 from tiny import make_tiny_config
 from trees import write_broken, write_video
 
