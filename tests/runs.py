@@ -5,6 +5,7 @@ import os
 import runpy
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import torch
@@ -58,4 +59,19 @@ def launch_two_processes(
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))},
         timeout=timeout,
+    )
+
+
+def run_without_the_package(script: str, args: list[str], folder: Path) -> subprocess.CompletedProcess:
+    """`python -c SCRIPT ARGS` in a process that cannot import `modeling_avssl`, as a user who has only what remote
+    code brings: offline, with its own modules cache in `folder`."""
+    blocked = 'import sys\nsys.modules["modeling_avssl"] = None  # this process cannot import the package\n'
+    (folder / "script.py").write_text(blocked + textwrap.dedent(script))
+    return subprocess.run(
+        [sys.executable, str(folder / "script.py"), *args],
+        cwd=folder,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(folder / "modules")},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )

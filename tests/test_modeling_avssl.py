@@ -1,13 +1,10 @@
 """Behaviour of AVSSLModel / AVSSLForVideoClassification as a transformers model."""
 
 import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 import torch
+from runs import run_without_the_package
 from safetensors.torch import load_file, save_file
 from transformers import (
     ASTConfig,
@@ -369,9 +366,6 @@ def test_save_pretrained_writes_remote_code(tmp_path):
 
 
 REMOTE_LOAD = """
-import sys
-
-sys.modules["modeling_avssl"] = None  # this process cannot import the package
 import torch
 from safetensors.torch import load_file
 from transformers import AutoModel, AutoModelForVideoClassification
@@ -399,16 +393,8 @@ def test_a_process_without_the_package_loads_the_folder_as_remote_code(tmp_path)
         pooled = model.avssl(**inputs).pooler_output
     model.save_pretrained(tmp_path / "model")
     save_file({**inputs, "logits": logits, "pooled": pooled}, tmp_path / "expected.safetensors")
-    (tmp_path / "load.py").write_text(textwrap.dedent(REMOTE_LOAD))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules")}
-
-    result = subprocess.run(
-        [sys.executable, str(tmp_path / "load.py"), str(tmp_path / "model"), str(tmp_path / "expected.safetensors")],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_without_the_package(
+        REMOTE_LOAD, [str(tmp_path / "model"), str(tmp_path / "expected.safetensors")], tmp_path
     )
 
     assert result.returncode == 0, result.stderr

@@ -3,12 +3,10 @@ video and its audio with the folder's own decoder and returns `[{"label", "score
 
 import io
 import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 import torch
+from runs import run_without_the_package
 from transformers import pipeline
 
 from modeling_avssl import AVSSLForVideoClassification, AVSSLVideoClassificationPipeline, evaluation
@@ -123,9 +121,6 @@ def test_the_video_only_model_needs_no_audio(tmp_path, videos, caplog):
 
 
 REMOTE_PIPELINE = """
-import sys
-
-sys.modules["modeling_avssl"] = None  # this process cannot import the package
 from transformers import AutoModel, AutoModelForVideoClassification, AutoProcessor, pipeline
 
 folder, sound, silent = sys.argv[1:]
@@ -145,17 +140,8 @@ for video in (sound, silent):
 
 def test_a_process_without_the_package_builds_the_pipeline_from_the_folder(folder, videos, tmp_path):
     silent = write_video(tmp_path / "silent.mp4", audio=False, frames=16)
-    (tmp_path / "run.py").write_text(textwrap.dedent(REMOTE_PIPELINE))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "modules")}
 
-    result = subprocess.run(
-        [sys.executable, str(tmp_path / "run.py"), str(folder), videos[0], silent],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_without_the_package(REMOTE_PIPELINE, [str(folder), videos[0], silent], tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert [line.split()[0] for line in result.stdout.splitlines()] == [videos[0], silent]
