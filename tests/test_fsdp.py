@@ -4,11 +4,13 @@ plain AVSSL folder."""
 
 import json
 import os
+import shutil
 
 import pytest
 from runs import ROOT, assert_same_end, launch_two_processes
 
-from modeling_avssl import AVSSLForVideoClassification
+from modeling_avssl import AVSSLForVideoClassification, checkpoints
+from modeling_avssl.checkpoints import CheckpointError
 
 
 pytestmark = pytest.mark.slow  # several training runs on two processes
@@ -82,3 +84,14 @@ def test_the_saved_folder_is_a_plain_avssl_folder(sharded):
     assert not [name for name in os.listdir(folder) if name.startswith("_fsdp")]  # no torch module copied as code
     model = AVSSLForVideoClassification.from_pretrained(folder)
     assert type(model) is AVSSLForVideoClassification and model.config.num_labels == 12
+
+
+@pytest.mark.parametrize("name", ["pytorch_model_fsdp.bin", "optimizer.bin"])
+def test_a_damaged_fsdp_file_is_refused_naming_it_before_a_resume(sharded, tmp_path, name):
+    folder = tmp_path / "checkpoint-2"
+    shutil.copytree(sharded / "run" / "checkpoint-2", folder)
+    checkpoints.validate(str(folder), 0, 2, save_only_model=False, fsdp=True)
+    (folder / name).write_bytes((folder / name).read_bytes()[:100])
+
+    with pytest.raises(CheckpointError, match=f"{folder / name}: damaged"):
+        checkpoints.validate(str(folder), 0, 2, save_only_model=False, fsdp=True)
