@@ -544,18 +544,19 @@ class AVSSLForVideoClassification(AVSSLPreTrainedModel):
     def save_pretrained(self, save_directory: str | os.PathLike, *args, **kwargs) -> None:
         """`PreTrainedModel.save_pretrained`. With remote code, the `auto_map` also names `AVSSLModel` for `AutoModel`
         (the encoders and fusion without the head), and where this file sits beside the pipeline's files (in the
-        package) they are copied too and `config.custom_pipelines` names the pipeline for `video-classification`."""
+        package) they are copied too and `config.custom_pipelines` names the pipeline for `video-classification`
+        (a model loaded as remote code has no pipeline files beside it and saves none)."""
         if self._auto_class is not None:
             base = f"{AVSSLModel.__module__.split('.')[-1]}.{AVSSLModel.__name__}"
             self.config.auto_map = {**(getattr(self.config, "auto_map", None) or {}), "AutoModel": base}
             here = os.path.dirname(os.path.abspath(__file__))
             pipeline_files = [os.path.join(here, name) for name in PIPELINE_FILES]
-            if all(os.path.exists(path) for path in pipeline_files):
-                self.config.custom_pipelines = {"video-classification": PIPELINE}
-                if kwargs.get("is_main_process", True):
-                    os.makedirs(save_directory, exist_ok=True)
-                    for path in pipeline_files:
-                        shutil.copy(path, save_directory)
+            carries_pipeline = all(os.path.exists(path) for path in pipeline_files)
+            self.config.custom_pipelines = {"video-classification": PIPELINE} if carries_pipeline else {}
+            if carries_pipeline and kwargs.get("is_main_process", True):
+                os.makedirs(save_directory, exist_ok=True)
+                for path in pipeline_files:
+                    shutil.copy(path, save_directory)
         super().save_pretrained(save_directory, *args, **kwargs)
 
     def forward(

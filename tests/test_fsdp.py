@@ -22,9 +22,16 @@ FSDP = ("--config_file", os.path.join(ROOT, "configs", "accelerate", "fsdp.yaml"
 
 
 def launch(out, output_dir, data_path, *extra, fsdp: bool = True) -> None:
-    """A tiny run of 4 steps (checkpoints at 2 and 4) on 2 CPU processes, under FSDP or DDP."""
+    """A tiny run of 4 steps (checkpoints at 2 and 4) on 2 CPU processes, under FSDP or DDP, tested on 5 videos."""
     run = [os.path.join(ROOT, "configs", "avsynth_tiny.yaml"), "--output_dir", str(output_dir)]
-    run += ["--data_path", data_path, "--max_steps", "4", "--save_strategy", "steps", "--save_steps", "2", *extra]
+    run += ["--data_path", data_path, "--max_steps", "4", "--save_strategy", "steps", "--save_steps", "2"]
+    run += [
+        "--max_eval_samples",
+        "5",
+        "--per_device_eval_batch_size",
+        "1",
+        *extra,
+    ]  # 3 test forwards on one, 2 on the other
     if fsdp:
         result = launch_two_processes(out, run, timeout=900, setup=FSDP, script="fsdp_on_cpu.py")
     else:
@@ -73,6 +80,10 @@ def test_a_resumed_run_ends_with_the_uninterrupted_runs_student_and_teacher(shar
     launch(tmp_path / "processes.json", tmp_path / "resumed", data, "--resume_from_checkpoint", str(checkpoint))
 
     assert_same_end(tmp_path / "resumed", sharded / "run")
+
+
+def test_the_processes_test_an_uneven_share_of_the_videos_in_step(sharded):
+    assert json.loads((sharded / "run" / "eval_results.json").read_text())["eval_videos"] == 5
 
 
 def test_the_saved_folder_is_a_plain_avssl_folder(sharded):

@@ -121,13 +121,16 @@ def test_the_video_only_model_needs_no_audio(tmp_path, videos, caplog):
 
 
 REMOTE_PIPELINE = """
+import json
+
 from transformers import AutoModel, AutoModelForVideoClassification, AutoProcessor, pipeline
 
-folder, sound, silent = sys.argv[1:]
+folder, sound, silent, again = sys.argv[1:]
 assert type(AutoModel.from_pretrained(folder, trust_remote_code=True)).__name__ == "AVSSLModel"
-assert type(AutoModelForVideoClassification.from_pretrained(folder, trust_remote_code=True)).__name__ == (
-    "AVSSLForVideoClassification"
-)
+model = AutoModelForVideoClassification.from_pretrained(folder, trust_remote_code=True)
+assert type(model).__name__ == "AVSSLForVideoClassification"
+model.save_pretrained(again)  # remote code has no pipeline files beside it, so the copy names no pipeline
+assert not json.loads(open(f"{again}/config.json").read()).get("custom_pipelines")
 assert type(AutoProcessor.from_pretrained(folder, trust_remote_code=True)).__name__ == "AVSSLProcessor"
 classify = pipeline("video-classification", model=folder, trust_remote_code=True)
 assert type(classify).__module__.startswith("transformers_modules."), type(classify).__module__
@@ -141,7 +144,9 @@ for video in (sound, silent):
 def test_a_process_without_the_package_builds_the_pipeline_from_the_folder(folder, videos, tmp_path):
     silent = write_video(tmp_path / "silent.mp4", audio=False, frames=16)
 
-    result = run_without_the_package(REMOTE_PIPELINE, [str(folder), videos[0], silent], tmp_path)
+    arguments = [str(folder), videos[0], silent, str(tmp_path / "saved_again")]
+
+    result = run_without_the_package(REMOTE_PIPELINE, arguments, tmp_path)
 
     assert result.returncode == 0, result.stderr
     assert [line.split()[0] for line in result.stdout.splitlines()] == [videos[0], silent]
