@@ -75,9 +75,8 @@ def _download_tests(folder: Path) -> None:
         with tarfile.open(archives[0]) as archive:
             for member in archive.getmembers():
                 parts = Path(member.name).parts
-                if len(parts) == 3 and parts[1] == "tests" and parts[2].endswith(".py"):
-                    member.name = parts[2]
-                    archive.extract(member, partial, filter="data")
+                if member.isfile() and len(parts) == 3 and parts[1] == "tests" and parts[2].endswith(".py"):
+                    (partial / parts[2]).write_bytes(archive.extractfile(member).read())
         (partial / "__init__.py").touch()
         partial.rename(folder)
 
