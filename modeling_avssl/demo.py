@@ -13,19 +13,17 @@ import os
 
 import gradio as gr
 import numpy as np
-from PIL import Image
 from transformers import AutoModelForVideoClassification, AutoProcessor
 
 from .decoding import DecodeError, probe
 from .modeling_localizer import AVSSLLocalizer
 from .pipeline_avssl import AVSSLVideoClassificationPipeline
-from .visualize_masks import draw, frame_and_map, overlay
+from .visualize_masks import draw, enlarged, frame_and_map, overlay
 
 
 SHIPPED_LOCALIZER = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained", "avsynth_localizer"
 )
-PANEL_SIZE = 224  # panels large enough to see
 
 
 def analyse(
@@ -41,18 +39,18 @@ def analyse(
     without a localizer. Raises `gr.Error` naming a file that cannot be decoded."""
     if not video:
         raise gr.Error("Upload or pick a video first.")
+    notes = []
     try:
-        has_audio = probe(video).has_audio
+        if not probe(video).has_audio:
+            notes.append("This video has no audio stream: the model and the localizer heard silence.")
         scores = {p["label"]: p["score"] for p in classify(video, top_k=top_k, num_clips=int(num_clips))}
         if localizer is None:
-            return scores, None, None, "No localizer was given (`--localizer`): labels only."
+            return scores, None, None, " ".join([*notes, "No localizer was given (`--localizer`): labels only."])
         frame, localization = frame_and_map(video, localizer, frame_index)
     except DecodeError as error:
         raise gr.Error(str(error)) from error
-    frame = np.asarray(Image.fromarray(frame).resize((PANEL_SIZE, PANEL_SIZE), Image.BILINEAR))
-    grid = classify.model.config.video_token_grid[1]
-    note = "" if has_audio else "This video has no audio stream: it was classified, and localized, with silence."
-    return scores, overlay(frame, localization), draw(frame, localization, lam, grid), note
+    frame, grid = enlarged(frame), classify.model.config.video_token_grid[1]
+    return scores, overlay(frame, localization), draw(frame, localization, lam, grid), " ".join(notes)
 
 
 def build_demo(

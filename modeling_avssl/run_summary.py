@@ -12,7 +12,7 @@ from transformers.integrations import TensorBoardCallback, TrackioCallback
 from .plotting import plot_training_curves
 from .trainer_avssl import AVSSLTrainer
 from .training_args import AVSSLTrainingArguments
-from .visualize_masks import draw, frame_and_map
+from .visualize_masks import draw, enlarged, frame_and_map
 
 
 def mask_picture(trainer: AVSSLTrainer, eval_rows, frame_index: int) -> np.ndarray | None:
@@ -22,7 +22,7 @@ def mask_picture(trainer: AVSSLTrainer, eval_rows, frame_index: int) -> np.ndarr
     if trainer.localizer is None or not local or not isinstance(eval_rows[0]["video"], str):
         return None
     frame, localization = frame_and_map(eval_rows[0]["video"], trainer.localizer, frame_index)
-    frame = np.asarray(Image.fromarray(frame).resize((224, 224), Image.BILINEAR))  # panels large enough to see
+    frame = enlarged(frame)
     a, b = trainer.args.beta_parameters
     return draw(frame, localization, lam=a / (a + b), grid=trainer.model.config.video_token_grid[1])
 

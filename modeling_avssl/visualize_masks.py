@@ -21,6 +21,12 @@ from .mixing import asl_guided_mask, maps_to_token_grid, tube_token_mask
 from .modeling_localizer import AVSSLLocalizer
 
 
+def enlarged(frame: np.ndarray, size: int = 224) -> np.ndarray:
+    """A uint8 frame resized to `size` x `size`, so that the panels of a small model's frames are large enough to
+    see."""
+    return np.asarray(Image.fromarray(frame).resize((size, size), Image.BILINEAR))
+
+
 def heat(values: np.ndarray) -> np.ndarray:
     """Values in [0, 1] -> uint8 RGB on a blue-to-red ramp."""
     v = np.clip(values, 0, 1)[..., None]

@@ -48,6 +48,7 @@ def test_a_silent_video_is_classified_and_the_page_says_it_had_no_audio(classify
     silent = write_video(tmp_path / "silent.mp4", audio=False, frames=16)
     scores, *_, note = analyse(silent, classify, localizer)
     assert len(scores) == 3 and "no audio stream" in note
+    assert "no audio stream" in analyse(silent, classify, None)[-1]  # also without the pictures
 
 
 def test_without_a_localizer_it_shows_the_labels_alone(classify, video):
