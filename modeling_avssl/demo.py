@@ -11,7 +11,6 @@ the `demo` extra (`pip install -e ".[demo]"`).
 import argparse
 import os
 
-import gradio as gr
 import numpy as np
 from transformers import AutoModelForVideoClassification, AutoProcessor
 
@@ -19,6 +18,12 @@ from .decoding import DecodeError, probe
 from .modeling_localizer import AVSSLLocalizer
 from .pipeline_avssl import AVSSLVideoClassificationPipeline
 from .visualize_masks import draw, enlarged, frame_and_map, overlay
+
+
+try:
+    import gradio as gr
+except ImportError as error:  # an extra, as the docstring says
+    raise ImportError('The demo needs Gradio: pip install -e ".[demo]" (or "avssl[demo]").') from error
 
 
 SHIPPED_LOCALIZER = os.path.join(
