@@ -22,6 +22,11 @@ from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 FBANK_FRAMES_PER_SECOND = 100  # Kaldi fbank: a frame every 10 ms
 
 
+def fbank_seconds(max_length: int) -> float:
+    """Seconds of audio that `max_length` fbank frames cover."""
+    return max_length / FBANK_FRAMES_PER_SECOND
+
+
 class AVSSLProcessor(ProcessorMixin):
     r"""
     A VideoMAE video processor and an AST feature extractor in one processor.
@@ -77,8 +82,8 @@ class AVSSLProcessor(ProcessorMixin):
 
     @property
     def audio_seconds(self) -> float:
-        """Seconds of audio the fbank frames cover (a 10 ms frame shift)."""
-        return self.feature_extractor.max_length / FBANK_FRAMES_PER_SECOND
+        """Seconds of audio the feature extractor's fbank frames cover."""
+        return fbank_seconds(self.feature_extractor.max_length)
 
 
 def _frames_of(video) -> torch.Tensor | np.ndarray:

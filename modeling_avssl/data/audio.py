@@ -8,7 +8,7 @@ import torch
 import torchaudio
 import torchaudio.compliance.kaldi as kaldi
 
-from ..processing_avssl import FBANK_FRAMES_PER_SECOND
+from ..processing_avssl import fbank_seconds
 
 
 AST_MEAN = -4.2677393
@@ -65,11 +65,6 @@ def _tukey(length: int, alpha: float) -> torch.Tensor:
     window[: width + 1] = 0.5 * (1 + torch.cos(torch.pi * (-1 + 2 * rise / (alpha * (length - 1)))))
     window[length - width - 1 :] = window[: width + 1].flip(0)
     return window
-
-
-def fbank_seconds(max_length: int) -> float:
-    """Seconds of audio that `max_length` fbank frames cover."""
-    return max_length / FBANK_FRAMES_PER_SECOND
 
 
 def feature_seconds(features: dict) -> float:
