@@ -117,7 +117,6 @@ class AVSSLModelTest(ModelTesterMixin, unittest.TestCase):
     def test_attention_outputs(self):
         """The mixin reads `outputs.attentions`; AVSSL returns one tuple per encoder and one for the fusion, as
         CLIP-style multi-encoder models do. Same checks: counts, shapes, from the argument and from the config."""
-        config, inputs_dict = self.model_tester.prepare_config_and_inputs_for_common()
         tester = self.model_tester
         expected = {"video_attentions": (tester.num_attention_heads, tester.video_seq_length, tester.video_seq_length)}
         if tester.audio_visual:
@@ -127,37 +126,31 @@ class AVSSLModelTest(ModelTesterMixin, unittest.TestCase):
                 tester.audio_seq_length,
             )
             expected["fusion_attentions"] = (tester.num_attention_heads, 2, 2)
-        for model_class in self.all_model_classes:
-            for from_config in (False, True):
-                config.output_attentions = from_config
-                model = model_class(config).eval()
-                with torch.no_grad():
-                    outputs = model(**inputs_dict, **({} if from_config else {"output_attentions": True}))
-                for name, shape in expected.items():
-                    attentions = getattr(outputs, name)
-                    self.assertEqual(len(attentions), tester.num_hidden_layers, name)
-                    self.assertEqual(tuple(attentions[0].shape[-3:]), shape, name)
-            config.output_attentions = False
+        self._check_outputs_per_part("output_attentions", expected, tester.num_hidden_layers)
 
     def test_hidden_states_output(self):
         """The mixin reads `outputs.hidden_states`; AVSSL returns `video_hidden_states` and `audio_hidden_states`.
         Same checks: the embeddings and one per layer, their shapes, from the argument and from the config."""
-        config, inputs_dict = self.model_tester.prepare_config_and_inputs_for_common()
         tester = self.model_tester
         expected = {"video_hidden_states": (tester.video_seq_length, TINY_VIDEOMAE["hidden_size"])}
         if tester.audio_visual:
             expected["audio_hidden_states"] = (tester.audio_seq_length, TINY_AST["hidden_size"])
+        self._check_outputs_per_part("output_hidden_states", expected, tester.num_hidden_layers + 1)
+
+    def _check_outputs_per_part(self, flag: str, expected: dict[str, tuple[int, ...]], count: int) -> None:
+        """Asked for by `flag` as an argument and then in the config, every output named in `expected` has `count`
+        tensors, the first ending in the `expected` shape."""
+        config, inputs_dict = self.model_tester.prepare_config_and_inputs_for_common()
         for model_class in self.all_model_classes:
             for from_config in (False, True):
-                config.output_hidden_states = from_config
+                setattr(config, flag, from_config)
                 model = model_class(config).eval()
                 with torch.no_grad():
-                    outputs = model(**inputs_dict, **({} if from_config else {"output_hidden_states": True}))
+                    outputs = model(**inputs_dict, **({} if from_config else {flag: True}))
                 for name, shape in expected.items():
-                    hidden_states = getattr(outputs, name)
-                    self.assertEqual(len(hidden_states), tester.num_hidden_layers + 1, name)
-                    self.assertEqual(tuple(hidden_states[0].shape[-2:]), shape, name)
-            config.output_hidden_states = False
+                    tensors = getattr(outputs, name)
+                    self.assertEqual(len(tensors), count, name)
+                    self.assertEqual(tuple(tensors[0].shape[-len(shape) :]), shape, name)
 
     def test_training(self):
         """The mixin leaves base models out by looking them up in transformers' own mapping, which cannot list a
