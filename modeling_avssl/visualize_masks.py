@@ -46,7 +46,8 @@ def overlay(frame: np.ndarray, localization: np.ndarray, alpha: float = 0.5) -> 
 
 
 def frame_and_map(video: str, localizer: AVSSLLocalizer, frame_index: int) -> tuple[np.ndarray, np.ndarray]:
-    """The frame (uint8 `(S, S, 3)` at the localizer's size) and its localization map `(h, w)`."""
+    """The frame (uint8 `(S, S, 3)` at the localizer's size) and its localization map `(h, w)` (float32, on the
+    host), from the localizer wherever it lives (any device and dtype)."""
     features = localizer.config.audio_features
     # the first of two evenly spaced clips starts at 0 s, so `frame_index` counts from the start of the video
     clip = load_clip(
@@ -58,11 +59,13 @@ def frame_and_map(video: str, localizer: AVSSLLocalizer, frame_index: int) -> tu
         sample_rate=features["sample_rate"],
     )
     inputs = localizer_inputs(clip, frame_index, localizer.config)
+    pixel_values = inputs["pixel_values"][None].to(localizer.device, localizer.dtype)
+    spectrogram = inputs["spectrogram"][None].to(localizer.device, localizer.dtype)
     with torch.no_grad():
-        localization = localizer.eval()(inputs["pixel_values"][None], inputs["spectrogram"][None]).maps[0]
+        localization = localizer.eval()(pixel_values, spectrogram).maps[0]
     size = localizer.config.image_size
     frame = Image.fromarray(clip.frames[frame_index]).resize((size, size), Image.BILINEAR)
-    return np.asarray(frame), localization.numpy()
+    return np.asarray(frame), localization.float().cpu().numpy()
 
 
 def draw(

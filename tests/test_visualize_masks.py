@@ -2,25 +2,42 @@
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from modeling_avssl import AVSSLLocalizer, AVSSLLocalizerConfig
 from modeling_avssl.data.avsynth import generate
-from modeling_avssl.visualize_masks import draw, main
+from modeling_avssl.visualize_masks import draw, frame_and_map, main
 
 
-def test_the_command_writes_a_two_by_four_panel_for_a_clip(tmp_path):
-    generate(tmp_path / "avsynth", 1, 0, seed=0)
-    features = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 64, "max_length": 200}
-    AVSSLLocalizer(AVSSLLocalizerConfig(embed_dim=16, image_size=64, audio_features=features)).save_pretrained(
+FEATURES = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 64, "max_length": 200}
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory):
+    root = tmp_path_factory.mktemp("avsynth")
+    generate(root, 1, 0, seed=0)
+    return next((root / "train").rglob("*.mp4"))
+
+
+def test_the_command_writes_a_two_by_four_panel_for_a_clip(tmp_path, video):
+    AVSSLLocalizer(AVSSLLocalizerConfig(embed_dim=16, image_size=64, audio_features=FEATURES)).save_pretrained(
         tmp_path / "localizer"
     )
-    video = next((tmp_path / "avsynth" / "train").rglob("*.mp4"))
 
     main([str(video), "--localizer", str(tmp_path / "localizer"), "--out", str(tmp_path / "masks.png")])
 
     picture = np.asarray(Image.open(tmp_path / "masks.png"))
     assert picture.shape == (2 * 64 + 4, 4 * 64 + 3 * 4, 3)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_the_map_comes_from_the_localizer_on_its_own_device_and_dtype_to_the_host(video, device, dtype):
+    localizer = AVSSLLocalizer(AVSSLLocalizerConfig(embed_dim=16, image_size=64, audio_features=FEATURES))
+    expected = frame_and_map(str(video), localizer, 8)[1]
+    frame, localization = frame_and_map(str(video), localizer.to(device, dtype), 8)
+    assert frame.shape == (64, 64, 3) and localization.dtype == np.float32
+    np.testing.assert_allclose(localization, expected, atol=0.02 if dtype == torch.bfloat16 else 1e-5)
 
 
 def test_mean_masks_keep_lam_of_the_tokens_and_the_asl_mean_follows_the_map():
