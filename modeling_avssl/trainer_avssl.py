@@ -298,8 +298,9 @@ class AVSSLTrainer(Trainer):
         """The teacher's distributions `(B_u, classes)` on the weak views, the mask `(B_u,)` of those passing their
         class thresholds, and the diagnostics: how many pass, how many of all and of those are right (on the hidden
         labels), the class thresholds."""
-        probs = self.teacher(unlabeled["pixel_values"], self._audio(unlabeled, "input_values")).logits
-        probs = probs.float().softmax(dim=-1)
+        with self.accelerator.autocast():  # the student's precision (accelerate wraps only the student's forward)
+            logits = self.teacher(unlabeled["pixel_values"], self._audio(unlabeled, "input_values")).logits
+        probs = logits.float().softmax(dim=-1)
         thresholds = self.thresholds.class_thresholds()  # those this batch is masked with
         mask = self.thresholds.mask(probs, unlabeled["index"])
         correct = (probs.argmax(dim=-1) == unlabeled["hidden_labels"]).float()
@@ -344,7 +345,8 @@ class AVSSLTrainer(Trainer):
         size, dtype = self.localizer.config.image_size, self.localizer.dtype
         resized = F.interpolate(frames.flatten(0, 1).float(), size=(size, size), mode="bilinear", align_corners=False)
         spectrogram = unlabeled["localizer_spectrogram"].to(dtype)
-        return self.localizer(resized.unflatten(0, frames.shape[:2]).to(dtype), spectrogram).maps.float()
+        with self.accelerator.autocast():
+            return self.localizer(resized.unflatten(0, frames.shape[:2]).to(dtype), spectrogram).maps.float()
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs:
@@ -428,9 +430,10 @@ class AVSSLTrainer(Trainer):
                 yield pending
 
         lockstep = self.is_fsdp_enabled and not teacher  # the teacher is whole on every process
-        for batch in self._in_lockstep(batches(), model) if lockstep else batches():
-            predictions.extend(video_probabilities(model, batch).tolist())
-            references.extend(video["label"] for video in batch)
+        with self.accelerator.autocast():
+            for batch in self._in_lockstep(batches(), model) if lockstep else batches():
+                predictions.extend(video_probabilities(model, batch).tolist())
+                references.extend(video["label"] for video in batch)
         if dist.is_available() and dist.is_initialized():
             everyone = [None] * dist.get_world_size()
             dist.all_gather_object(everyone, (predictions, references, skipped))

@@ -212,6 +212,33 @@ def test_a_non_finite_gradient_stops_the_run_before_the_optimizer_step(tmp_path,
     assert torch.equal(weight.detach(), before)
 
 
+def test_with_bf16_the_teacher_the_localizer_and_their_tests_run_in_bf16_like_the_student(tmp_path, rows):
+    AVSSLLocalizer(AVSSLLocalizerConfig(embed_dim=16, image_size=64)).save_pretrained(tmp_path / "localizer")
+    trainer = trainer_for(
+        tmp_path, rows, bf16=True, mask_type="asl", localizer_name_or_path=str(tmp_path / "localizer"), logging_steps=1
+    )
+    matmul_dtypes = {"student": set(), "teacher": set(), "localizer": set()}
+    models = {"student": trainer.model, "teacher": trainer.teacher.model, "localizer": trainer.localizer}
+    for name, model in models.items():
+        for module in model.modules():
+            if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.Conv3d)):
+                module.register_forward_hook(lambda m, args, out, name=name: matmul_dtypes[name].add(out.dtype))
+    term_dtypes, step = set(), trainer.step
+
+    def recording(*args):
+        loss, supervised, terms, diagnostics = step(*args)
+        term_dtypes.update(term.dtype for term in terms.values())
+        return loss, supervised, terms, diagnostics
+
+    trainer.step = recording
+    trainer.train()
+    assert matmul_dtypes == {"student": {torch.bfloat16}, "teacher": {torch.bfloat16}, "localizer": {torch.bfloat16}}
+    assert term_dtypes == {torch.float32}  # the losses, from float32 logits, as the trainer computes them
+    matmul_dtypes["teacher"].clear()
+    trainer.evaluate(rows, teacher=True)
+    assert matmul_dtypes["teacher"] == {torch.bfloat16}
+
+
 def test_evaluate_tests_every_video_and_tells_the_callbacks(tmp_path, rows):
     heard = []
 
