@@ -378,6 +378,18 @@ class AVSSLModel(AVSSLPreTrainedModel):
     def get_input_embeddings(self) -> nn.Module:
         return self.video_encoder.embeddings.patch_embeddings
 
+    def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> "AVSSLModel":
+        """`nn.Module._apply` (what `.to()`, `.cuda()` and `.half()` run), which also converts the plain tensor
+        attributes of the encoders' modules, as torchmetrics does its states: VideoMAE keeps its fixed sinusoidal
+        position table as one (not a buffer, so not in checkpoints), and left on the host it was copied to the device
+        at every forward."""
+        super()._apply(fn, recurse)
+        for module in self.modules():
+            for name, value in list(vars(module).items()):
+                if isinstance(value, torch.Tensor):
+                    setattr(module, name, fn(value))
+        return self
+
     @property
     def hidden_size(self) -> int:
         """Width of `pooler_output`."""

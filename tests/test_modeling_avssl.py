@@ -341,6 +341,26 @@ def test_save_and_load_round_trip_through_safetensors_gives_identical_outputs(tm
     assert loaded.config.id2label == {0: "bounce", 1: "slide", 2: "pulse"}
 
 
+@pytest.mark.parametrize("video", ["videomae", "timesformer"])
+def test_every_tensor_the_model_holds_moves_with_it_and_checkpoints_keep_their_keys(tmp_path, video):
+    model = tiny_model(video_config=dict(VIDEO_CONFIGS[video]))
+    inputs = make_inputs(model.config)
+    expected = model(**inputs).logits
+    model.save_pretrained(tmp_path)
+    loaded = AVSSLForVideoClassification.from_pretrained(tmp_path).eval()
+    torch.testing.assert_close(loaded(**inputs).logits, expected, rtol=0, atol=0)
+    assert set(loaded.state_dict()) == set(model.state_dict())
+
+    loaded.to("meta")
+    left_behind = [
+        f"{type(module).__name__}.{name}"
+        for module in loaded.modules()
+        for name, value in vars(module).items()
+        if isinstance(value, torch.Tensor) and value.device.type != "meta"
+    ]
+    assert not left_behind
+
+
 def test_auto_classes_know_the_avssl_model_type(tmp_path):
     config = make_tiny_config()
     assert isinstance(AutoConfig.for_model("avssl"), AVSSLConfig)
