@@ -42,6 +42,12 @@ def normalize_maps(maps: torch.Tensor) -> torch.Tensor:
     return (normalised + MAP_EPSILON).view_as(maps)
 
 
+def keep_highest(scores: torch.Tensor, kept: torch.Tensor) -> torch.Tensor:
+    """bool `(rows, n)`: True at the `kept[r]` highest of each row `r` of `scores` `(rows, n)`."""
+    rank = scores.argsort(dim=1, descending=True).argsort(dim=1)
+    return rank < kept.view(-1, 1)
+
+
 def asl_guided_mask(
     maps: torch.Tensor, lam: torch.Tensor, window: int = 1, generator: torch.Generator | None = None
 ) -> torch.Tensor:
@@ -49,7 +55,10 @@ def asl_guided_mask(
 
     `maps` `(batch, slots, h, w)` on the token grid, `lam` `(batch,)`. The maps of every `window` adjacent slots are
     averaged (paper Fig. 5) and normalised; each window then draws exactly `round(lam[b] * h * w)` tokens without
-    replacement with those weights (`torch.multinomial`), kept by all of its slots. Returns bool `(batch, slots*h*w)`.
+    replacement with those weights, kept by all of its slots. The draw is the weighted sampling without replacement of
+    `torch.multinomial`, done as the tokens with the highest `weight / E`, E ~ Exp(1) (Efraimidis and Spirakis), which
+    unlike `torch.multinomial` never reads the weights back to the host to check them. Returns bool
+    `(batch, slots*h*w)` on the maps' device.
     """
     batch, slots, height, width = maps.shape
     if slots % window:
@@ -58,11 +67,9 @@ def asl_guided_mask(
     weights = normalize_maps(maps.reshape(batch, windows, window, height, width).mean(dim=2)).reshape(
         -1, height * width
     )
-    order = torch.multinomial(weights, height * width, replacement=False, generator=generator)
-    rank = torch.empty_like(order).scatter_(
-        1, order, torch.arange(height * width, device=order.device).expand_as(order)
-    )
-    keep = rank.view(batch, windows, -1) < kept_per_slot(lam, height * width).view(batch, 1, 1)
+    scores = weights / torch.empty_like(weights).exponential_(generator=generator)
+    kept = kept_per_slot(lam, height * width).repeat_interleave(windows)
+    keep = keep_highest(scores, kept).view(batch, windows, -1)
     return keep.repeat_interleave(window, dim=1).reshape(batch, -1)
 
 
@@ -75,10 +82,9 @@ def tube_token_mask(
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """SVFormer's TubeToken mask: per sample one uniformly random spatial mask keeping `round(lam[b] * h * w)` tokens,
-    shared by all `slots`. Returns bool `(batch, slots * h * w)`."""
+    shared by all `slots`. Returns bool `(batch, slots * h * w)` on `lam`'s device."""
     scores = torch.rand(batch, height * width, generator=generator, device=lam.device)
-    rank = scores.argsort(dim=1).argsort(dim=1)
-    keep = rank < kept_per_slot(lam, height * width).view(batch, 1)
+    keep = keep_highest(scores, kept_per_slot(lam, height * width))
     return keep.unsqueeze(1).expand(batch, slots, -1).reshape(batch, -1)
 
 

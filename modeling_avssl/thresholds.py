@@ -6,7 +6,11 @@ class each sample was last confidently predicted as (or -1); a class's learning 
 the record gives it, normalised (with warm-up) by `max(max_c sigma_c, number of unused samples)`, and its threshold
 is `tau * M(beta_c)` with the convex `M(x) = x / (2 - x)`. A batch is masked with the thresholds of the record as it
 stands before the batch; then the record takes the batch's predictions whose maximum probability reaches `tau`. Under
-torch.distributed every process applies every process's predictions, so all records stay identical.
+torch.distributed every process applies every process's predictions (batches have the same size on every process),
+so all records stay identical.
+
+Everything stays on the device of the probabilities (`to(device)` moves the record there): nothing here makes the host
+wait for the device.
 """
 
 import torch
@@ -18,10 +22,15 @@ class FixedThreshold:
 
     def __init__(self, tau: float):
         self.tau = tau
+        self.device = torch.device("cpu")
+
+    def to(self, device: torch.device | str) -> "FixedThreshold":
+        self.device = torch.device(device)
+        return self
 
     def class_thresholds(self) -> torch.Tensor:
         """`tau`, the one threshold of every class: `(1,)`."""
-        return torch.tensor([self.tau])
+        return torch.full((1,), self.tau, device=self.device)
 
     def confident(self, probs: torch.Tensor) -> torch.Tensor:
         """1 where the maximum of `probs` `(B, C)` reaches `tau`: float `(B,)`."""
@@ -51,13 +60,20 @@ class FlexMatchThresholds:
         self.num_classes, self.tau, self.warmup = num_classes, tau, warmup
         self.record = torch.full((num_samples,), -1, dtype=torch.long)
 
+    def to(self, device: torch.device | str) -> "FlexMatchThresholds":
+        """Keeps the record on `device`, where the probabilities are."""
+        self.record = self.record.to(device)
+        return self
+
     def learning_effects(self) -> torch.Tensor:
         """beta_c `(C,)`: each class's count in the record over the normaliser (all zeros while the record is
         empty)."""
-        counts = torch.bincount(self.record[self.record >= 0], minlength=self.num_classes).float()
-        unused = float((self.record < 0).sum())
-        normaliser = max(counts.max().item(), unused) if self.warmup else counts.max().item()
-        return counts / normaliser if normaliser > 0 else counts
+        ones = torch.ones_like(self.record)
+        counts = torch.zeros(self.num_classes + 1, dtype=torch.long, device=self.record.device)
+        counts = counts.index_add_(0, self.record + 1, ones).float()  # [unused, sigma_0, ..., sigma_{C-1}]
+        unused, counts = counts[0], counts[1:]
+        normaliser = torch.maximum(counts.max(), unused) if self.warmup else counts.max()
+        return counts / normaliser.clamp_min(1)
 
     def class_thresholds(self) -> torch.Tensor:
         """`tau * M(beta_c)` for every class `(C,)`."""
@@ -67,17 +83,24 @@ class FlexMatchThresholds:
     def confident(self, probs: torch.Tensor) -> torch.Tensor:
         """1 where the maximum of `probs` `(B, C)` reaches its class's threshold, without recording: float `(B,)`."""
         confidence, predicted = probs.detach().max(dim=-1)
-        return (confidence >= self.class_thresholds().to(probs.device)[predicted]).float()
+        return (confidence >= self.class_thresholds()[predicted]).float()
 
     def mask(self, probs: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
         """`confident(probs)`; then records the batch (of every process) where the maximum probability reaches
         `tau`."""
         mask = self.confident(probs)
         confidence, predicted = probs.detach().max(dim=-1)
-        indices, confidence, predicted = _gathered(indices, confidence, predicted)
-        selected = confidence >= self.tau
-        self.record[indices[selected].cpu()] = predicted[selected].cpu()
+        self._record(*_gathered(indices, torch.where(confidence >= self.tau, predicted, _UNCHANGED)))
         return mask
+
+    def _record(self, indices: torch.Tensor, updates: torch.Tensor) -> None:
+        """`record[indices[i]] = updates[i]` in order (the last update of a sample wins, as in USB), skipping
+        `_UNCHANGED`; every position of a repeated index writes that final value, so the result does not depend on
+        the order in which the device writes."""
+        position = torch.arange(len(indices), device=indices.device)
+        writes = (indices[:, None] == indices[None, :]) & (updates[None, :] != _UNCHANGED)
+        last = torch.where(writes, position[None, :], -1).amax(dim=1)  # the last position writing each index, or -1
+        self.record[indices] = torch.where(last >= 0, updates[last.clamp_min(0)], self.record[indices])
 
     def state_dict(self) -> dict:
         return {"record": self.record.clone()}
@@ -87,17 +110,21 @@ class FlexMatchThresholds:
             raise ValueError(
                 f"The FlexMatch record holds {len(state['record'])} samples; this run has {len(self.record)}."
             )
-        self.record = state["record"].clone()
+        self.record = state["record"].to(self.record.device, self.record.dtype)
+
+
+_UNCHANGED = -2  # in a batch's updates: the sample's prediction was not confident enough to be recorded
 
 
 def _gathered(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Each tensor concatenated over all processes (in rank order); as is without torch.distributed. Batches may
-    differ in size between processes (bad files are skipped), so they travel as objects."""
+    """Each `(B,)` tensor (one dtype) concatenated over all processes, in rank order; as is without torch.distributed.
+    Every process's batch has the same size: the training loaders replace a bad file with another sample."""
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return tensors
-    everyone = [None] * dist.get_world_size()
-    dist.all_gather_object(everyone, [tensor.cpu() for tensor in tensors])
-    return tuple(torch.cat([mine[k] for mine in everyone]) for k in range(len(tensors)))
+    mine = torch.stack(tensors)
+    everyone = [torch.empty_like(mine) for _ in range(dist.get_world_size())]
+    dist.all_gather(everyone, mine)
+    return tuple(torch.cat(everyone, dim=1))
 
 
 __all__ = ["FixedThreshold", "FlexMatchThresholds"]

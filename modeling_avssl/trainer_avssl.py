@@ -29,8 +29,8 @@ from transformers import Trainer, TrainerCallback
 
 from . import checkpoints
 from .data.bad_files import BadFileMonitor
-from .data.collation import ClipTransform, training_loader
-from .divergence import FiniteGradients, check_loss
+from .data.collation import ClipTransform, to_device, training_loader
+from .divergence import FiniteTraining
 from .evaluation import EvalCache, EvalViews, StreamedEvalViews, loader_workers, video_probabilities
 from .joint_forward import Part, joint_forward
 from .losses import contrastive_loss, mix_loss, svformer_mix_loss, unlabeled_loss
@@ -77,18 +77,19 @@ class _TeacherFollowsStudent(TrainerCallback):
 
 
 class _JointBatches:
-    """Endless `{"labeled": ..., "unlabeled": ...}` batches from the two streams; the first `labeled_only` batches
-    (the rest of the supervised warm-up) have an empty unlabeled batch and read nothing of the unlabeled stream."""
+    """Endless `{"labeled": ..., "unlabeled": ...}` batches from the two streams, on `device`; the first
+    `labeled_only` batches (the rest of the supervised warm-up) have an empty unlabeled batch and read nothing of the
+    unlabeled stream."""
 
-    def __init__(self, labeled, unlabeled, labeled_only: int = 0):
-        self.labeled, self.unlabeled, self.labeled_only = labeled, unlabeled, labeled_only
+    def __init__(self, labeled, unlabeled, device: torch.device, labeled_only: int = 0):
+        self.labeled, self.unlabeled, self.device, self.labeled_only = labeled, unlabeled, device, labeled_only
 
     def __iter__(self):
         labeled = iter(self.labeled)
         for batch in itertools.islice(labeled, self.labeled_only):
-            yield {"labeled": batch, "unlabeled": {}}
+            yield to_device({"labeled": batch, "unlabeled": {}}, self.device)
         for batch, unlabeled in zip(labeled, self.unlabeled):
-            yield {"labeled": batch, "unlabeled": unlabeled}
+            yield to_device({"labeled": batch, "unlabeled": unlabeled}, self.device)
 
 
 class AVSSLTrainer(Trainer):
@@ -139,6 +140,7 @@ class AVSSLTrainer(Trainer):
             self.thresholds = FlexMatchThresholds(num_classes, size, args.tau)
         else:
             self.thresholds = FixedThreshold(args.tau)
+        self.thresholds.to(args.device)
         self.localizer = None
         if args.mask_type == "asl":
             localizer = AVSSLLocalizer.from_pretrained(args.localizer_name_or_path)
@@ -152,10 +154,10 @@ class AVSSLTrainer(Trainer):
         limit, args.save_total_limit = args.save_total_limit, None
         self.add_callback(MethodCheckpoints(self.method_state, limit))
         self.start_step = 0  # the streams' first step: the resumed checkpoint's
-        self._window: dict[str, list[float]] = defaultdict(list)  # terms and diagnostics since the last log
+        self._window: dict[str, list[torch.Tensor]] = defaultdict(list)  # terms and diagnostics since the last log
         self.add_callback(_TeacherFollowsStudent(self))
-        self.finite_gradients = FiniteGradients()
-        self.add_callback(self.finite_gradients)
+        self.finite = FiniteTraining()
+        self.add_callback(self.finite)
 
     def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs):
         """`resume_from_checkpoint`: a checkpoint folder, or True / "true" / "latest" for the newest complete one in
@@ -199,7 +201,7 @@ class AVSSLTrainer(Trainer):
             **common,
         )
         if not self.learns_from_unlabeled:  # the supervised-only baseline decodes no unlabeled clip
-            return _JointBatches(labeled, itertools.repeat({}))
+            return _JointBatches(labeled, itertools.repeat({}), args.device)
         warmup_batches = self.supervised_warmup_steps * args.gradient_accumulation_steps
         unlabeled = training_loader(
             self.unlabeled,
@@ -211,7 +213,7 @@ class AVSSLTrainer(Trainer):
             bad_rows=self.bad_stream_rows,
             **common,
         )
-        return _JointBatches(labeled, unlabeled, labeled_only=max(0, warmup_batches - batches_done))
+        return _JointBatches(labeled, unlabeled, args.device, labeled_only=max(0, warmup_batches - batches_done))
 
     def test_pseudo_labels(self) -> None:
         """With `pseudo_label_eval`, the teacher's top-1 on every unlabeled clip (map-style sets only), logged as
@@ -234,25 +236,26 @@ class AVSSLTrainer(Trainer):
         return any((args.gamma_u, args.gamma_mix, args.gamma_contrastive))
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        """Eq. 19 on one micro-batch (`step`); its terms and diagnostics join the logging window, its bad files the
-        counts, and a non-finite term stops the run naming the step and the batch's files."""
+        """Eq. 19 on one micro-batch (`step`); its terms and diagnostics join the logging window (on the device, read
+        when the log is written), its bad files the counts, and its terms the non-finite check before the optimizer
+        step, which stops the run naming the step and the batch's files."""
         labeled, unlabeled = inputs["labeled"], inputs["unlabeled"]
         for batch in (labeled, unlabeled):
             self.bad_files.update(len(batch.get("index", [])), batch.get("bad_files", []))
             self.bad_stream_rows.update(map(tuple, batch.get("bad_rows", [])))
-            self.finite_gradients.sources += batch.get("sources", [])
+            self.finite.sources += batch.get("sources", [])
         loss, supervised, terms, diagnostics = self.step(model, labeled, unlabeled)
-        check_loss(self.state.global_step + 1, terms, self.finite_gradients.sources)
-        for name, value in {**diagnostics, **{name: float(term.detach()) for name, term in terms.items()}}.items():
-            self._window[name].append(value)
+        self.finite.watch(terms)
+        for name, value in {**diagnostics, **terms}.items():
+            self._window[name].append(value.detach())
         return (loss, supervised) if return_outputs else loss
 
-    def step(self, model, labeled: dict, unlabeled: dict) -> tuple[torch.Tensor, object, dict, dict[str, float]]:
+    def step(self, model, labeled: dict, unlabeled: dict) -> tuple[torch.Tensor, object, dict, dict]:
         """`L = L_s + gamma_u L_u + gamma_mix L_mix + gamma_contrastive L_c` (Eq. 19) of a labeled and an unlabeled
         batch; the semi-supervised terms only after the warm-up. The teacher labels the weak views and the mixing
         is drawn first; then the student sees the labeled, strong and mixed clips in one forward (`joint_forward`).
-        Returns the loss, the student's output on the labeled batch, each term (tensors) and the diagnostics of
-        `_pseudo_labels`."""
+        Returns the loss, the student's output on the labeled batch, each term and the diagnostics (0-d tensors on the
+        device)."""
         args, config = self.args, self.accelerator.unwrap_model(model).config
         parts = [Part(labeled["pixel_values"], self._audio(labeled, "input_values"))]
         semi_supervised = self.state.global_step >= self.supervised_warmup_steps and "index" in unlabeled
@@ -265,7 +268,7 @@ class AVSSLTrainer(Trainer):
                 lam, partner, token_mask = self._mixing(unlabeled, config)
                 mixed_audio = mix_audio(strong_audio, partner, lam) if strong_audio is not None else None
                 parts.append(Part(unlabeled["strong_pixel_values"], mixed_audio, (token_mask, partner)))
-                diagnostics["lambda"] = float(lam.mean())
+                diagnostics["lambda"] = lam.mean()
         outputs = joint_forward(model, parts)
         supervised = outputs[0]
         supervised.loss = F.cross_entropy(supervised.logits, labeled["labels"])
@@ -294,10 +297,10 @@ class AVSSLTrainer(Trainer):
         """The batch's audio features under `key`, or None for a video-only model."""
         return batch[key] if self.teacher.model.config.is_audio_visual else None
 
-    def _pseudo_labels(self, unlabeled: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
+    def _pseudo_labels(self, unlabeled: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """The teacher's distributions `(B_u, classes)` on the weak views, the mask `(B_u,)` of those passing their
-        class thresholds, and the diagnostics: how many pass, how many of all and of those are right (on the hidden
-        labels), the class thresholds."""
+        class thresholds, and the diagnostics (0-d tensors): how many pass, how many of all and of those (NaN when
+        none passes) are right on the hidden labels, the class thresholds."""
         with self.accelerator.autocast():  # the student's precision (accelerate wraps only the student's forward)
             logits = self.teacher(unlabeled["pixel_values"], self._audio(unlabeled, "input_values")).logits
         probs = logits.float().softmax(dim=-1)
@@ -305,34 +308,34 @@ class AVSSLTrainer(Trainer):
         mask = self.thresholds.mask(probs, unlabeled["index"])
         correct = (probs.argmax(dim=-1) == unlabeled["hidden_labels"]).float()
         diagnostics = {
-            "above_threshold": float(mask.mean()),
-            "pseudo_label_accuracy": float(correct.mean()),
-            "threshold_min": float(thresholds.min()),
-            "threshold_mean": float(thresholds.mean()),
-            "threshold_max": float(thresholds.max()),
+            "above_threshold": mask.mean(),
+            "pseudo_label_accuracy": correct.mean(),
+            "pseudo_label_accuracy_above_threshold": (correct * mask).sum() / mask.sum(),
+            "threshold_min": thresholds.min(),
+            "threshold_mean": thresholds.mean(),
+            "threshold_max": thresholds.max(),
         }
-        if mask.any():
-            diagnostics["pseudo_label_accuracy_above_threshold"] = float((correct * mask).sum() / mask.sum())
         return probs, mask, diagnostics
 
     def _mixing(self, unlabeled: dict, config) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """lambda `(B,)`, the partner permutation `(B,)` and the token mask `(B, N)` of one mixed batch; all drawn
-        from this process's own generator, which checkpoints carry."""
+        """lambda `(B,)`, the partner permutation `(B,)` and the token mask `(B, N)` of one mixed batch, on the
+        batch's device; all drawn from this process's own generator, which checkpoints carry (the mask from a device
+        generator it seeds)."""
         args = self.args
         frames = unlabeled["strong_pixel_values"]
         batch, device = len(frames), frames.device
         a, b = args.beta_parameters
-        lam = torch.from_numpy(self.rng.beta(a, b, size=batch)).float()
-        partner = torch.from_numpy(self.rng.permutation(batch))
-        generator = torch.Generator().manual_seed(int(self.rng.integers(2**62)))
+        lam = to_device(torch.from_numpy(self.rng.beta(a, b, size=batch)).float(), device)
+        partner = to_device(torch.from_numpy(self.rng.permutation(batch)), device)
+        generator = torch.Generator(device).manual_seed(int(self.rng.integers(2**62)))
         slots, height, width = config.video_token_grid
         if args.mask_type == "tube":
             token_mask = tube_token_mask(batch, slots, height, width, lam, generator)
         else:
             maps = self._localization_maps(unlabeled, tubelet=frames.shape[1] // slots)
-            grid_maps = maps_to_token_grid(maps, len(maps[0]) // slots, (height, width)).cpu()
+            grid_maps = maps_to_token_grid(maps, len(maps[0]) // slots, (height, width))
             token_mask = asl_guided_mask(grid_maps, lam, args.asl_window, generator)
-        return lam.to(device), partner.to(device), token_mask.to(device)
+        return lam, partner, token_mask
 
     @torch.no_grad()
     def _localization_maps(self, unlabeled: dict, tubelet: int) -> torch.Tensor:
@@ -349,9 +352,13 @@ class AVSSLTrainer(Trainer):
             return self.localizer(resized.unflatten(0, frames.shape[:2]).to(dtype), spectrogram).maps.float()
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """The Trainer's log, with the training log's the means of the terms and diagnostics since the last one (a
+        mean over the steps where it is defined; NaN where it is not, as the accuracy of no pseudo label)."""
         if "loss" in logs:
-            for name, values in self._window.items():
-                logs[name] = round(sum(values) / len(values), 4)
+            if self._window:
+                means = torch.stack([torch.stack(values).float().nanmean() for values in self._window.values()])
+                means = dict(zip(self._window, means.tolist()))  # the window's one read of the device
+                logs.update({name: round(mean, 4) for name, mean in means.items() if not math.isnan(mean)})
             if self.bad_files.skipped:
                 logs["bad_files"] = self.bad_files.skipped
             self._window.clear()

@@ -19,6 +19,13 @@ class AVSSLTrainingArguments(TrainingArguments):
     optim: str = field(default="sgd", metadata={"help": "the paper trains with SGD"})
     optim_args: str | None = field(default="momentum=0.9", metadata={"help": "SGD's momentum"})
     weight_decay: float = field(default=1e-3)
+    logging_nan_inf_filter: bool = field(
+        default=False,
+        metadata={
+            "help": "the Trainer's filter of non-finite losses; off, since a non-finite loss stops the run "
+            "(divergence.py), and the filter makes the host wait for the device at every step"
+        },
+    )
     num_train_epochs: float = field(
         default=50.0,
         metadata={"help": "passes over the labeled set while the unlabeled stream cycles (SVFormer's epoch)"},

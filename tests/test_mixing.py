@@ -125,3 +125,13 @@ def test_tubelet_means_average_the_frames_of_each_tubelet():
     torch.testing.assert_close(means[:, 1], (frames[:, 2] + frames[:, 3]) / 2)
     with pytest.raises(ValueError, match="4 frames do not split into tubelets of 3"):
         tubelet_means(frames, 3)
+
+
+def test_masks_are_drawn_on_the_device_of_their_inputs(device):
+    generator = torch.Generator(device).manual_seed(0)
+    lam = torch.tensor([0.25, 0.5], device=device)
+    asl = asl_guided_mask(torch.rand(2, 4, 7, 7, device=device), lam, window=2, generator=generator)
+    tube = tube_token_mask(2, 4, 7, 7, lam, generator=generator)
+    for mask in (asl, tube):
+        assert mask.device.type == device.type
+        assert per_slot(mask, 4).sum(-1).tolist() == [[12] * 4, [24] * 4]  # round(0.25 * 49), round(0.5 * 49)

@@ -63,3 +63,12 @@ def test_the_record_round_trips_through_a_state_dict():
     assert restored.record.tolist() == [-1, 1, -1, -1]
     with pytest.raises(ValueError, match="4 samples; this run has 5"):
         FlexMatchThresholds(2, 5, 0.7).load_state_dict(thresholds.state_dict())
+
+
+def test_a_sample_twice_in_a_batch_keeps_its_last_confident_prediction_on_the_records_device(device):
+    thresholds = FlexMatchThresholds(num_classes=2, num_samples=4, tau=0.7).to(device)
+    batch = probs_of([0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.8, 0.2]).to(device)  # the third is not confident
+    mask = thresholds.mask(batch, torch.tensor([1, 1, 1, 3], device=device))
+    assert mask.device.type == thresholds.record.device.type == device.type
+    assert thresholds.record.tolist() == [-1, 1, -1, 0]
+    assert FixedThreshold(0.5).to(device).class_thresholds().device.type == device.type

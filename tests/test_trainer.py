@@ -1,6 +1,7 @@
 """The semi-supervised trainer: what one step computes, that a resumed run ends where an uninterrupted one does, and
 that two processes keep one teacher and one FlexMatch record."""
 
+import collections
 import copy
 import dataclasses
 import json
@@ -14,6 +15,8 @@ import pytest
 import torch
 from runs import DEFAULT_CONFIG, assert_same_end, launch_two_processes, train
 from test_joint_forward import separate_forwards
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 from transformers import TrainerCallback
 
 from modeling_avssl import AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLocalizerConfig, evaluation, trainer_avssl
@@ -237,6 +240,63 @@ def test_with_bf16_the_teacher_the_localizer_and_their_tests_run_in_bf16_like_th
     matmul_dtypes["teacher"].clear()
     trainer.evaluate(rows, teacher=True)
     assert matmul_dtypes["teacher"] == {torch.bfloat16}
+
+
+class HostReads(TrainerCallback):
+    """Counts, from each step's beginning to its end, what makes the host wait for a CUDA device: reading a value
+    (`item`, `float`, `bool`, `tolist`, `.cpu()`, `.numpy()`) and the data-dependent shapes of `nonzero` and boolean
+    indexing. On the CPU these are ordinary calls; this counts them."""
+
+    READS = {"aten::_local_scalar_dense", "aten::nonzero", "aten::masked_select"}
+
+    def __init__(self):
+        self.steps: list[collections.Counter] = []
+        callback = self
+
+        class Ops(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                name = func._schema.name
+                indices = args[1] if name in ("aten::index", "aten::index_put_") else ()
+                if name in callback.READS or any(i is not None and i.dtype == torch.bool for i in indices):
+                    callback.steps[-1][name] += 1
+                return func(*args, **(kwargs or {}))
+
+        class Calls(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                if getattr(func, "__name__", "") in ("cpu", "numpy", "tolist"):
+                    callback.steps[-1][f"Tensor.{func.__name__}"] += 1
+                return func(*args, **(kwargs or {}))
+
+        self.modes = [Ops(), Calls()]
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.steps.append(collections.Counter())
+        for mode in self.modes:
+            mode.__enter__()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        for mode in reversed(self.modes):
+            mode.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("mask_type, threshold", [("asl", "flex"), ("tube", "fixed")])
+def test_a_step_reads_the_device_once_for_the_non_finite_check(tmp_path, rows, mask_type, threshold):
+    AVSSLLocalizer(AVSSLLocalizerConfig(embed_dim=16, image_size=64)).save_pretrained(tmp_path / "localizer")
+    trainer = trainer_for(
+        tmp_path,
+        rows,
+        mask_type=mask_type,
+        threshold=threshold,
+        localizer_name_or_path=str(tmp_path / "localizer"),
+        max_steps=3,
+        max_grad_norm=1.0,
+        logging_steps=3,
+    )
+    reads = HostReads()
+    trainer.add_callback(reads)
+    trainer.train()
+    assert [dict(step) for step in reads.steps[:-1]] == [{"Tensor.tolist": 1}] * 2  # the last step also logs
+    assert {"loss_u", "loss_mix", "lambda", "threshold_mean"} <= set(trainer.state.log_history[0])
 
 
 def test_evaluate_tests_every_video_and_tells_the_callbacks(tmp_path, rows):

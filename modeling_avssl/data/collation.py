@@ -246,3 +246,17 @@ def training_loader(
     rounds_done, into_round = divmod(start_step, workers)
     clips = StreamedClips(rows, transform, seed, label_key, batch_size, rounds_done, shuffle_buffer, bad_rows)
     return SkipBatches(DataLoader(clips, **options), into_round)
+
+
+def to_device(data, device: torch.device):
+    """The tensors of `data` (a tensor, or dicts and lists holding them) on `device`. To a CUDA device, host tensors
+    are copied from pinned memory (the loaders pin their batches) without making the host wait."""
+    if isinstance(data, dict):
+        return {key: to_device(value, device) for key, value in data.items()}
+    if isinstance(data, list):
+        return [to_device(value, device) for value in data]
+    if isinstance(data, torch.Tensor):
+        if device.type == "cuda" and data.device.type == "cpu":
+            return data.pin_memory().to(device, non_blocking=True)
+        return data.to(device)
+    return data
