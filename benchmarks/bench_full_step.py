@@ -126,7 +126,7 @@ def main() -> None:
         trainer.current_gradient_accumulation_steps = 1  # set by the Trainer's own loop
         start = time.perf_counter()
         batches = iter(trainer.get_train_dataloader())
-        inputs = trainer._prepare_inputs(next(batches))
+        inputs = next(batches)
         decode = time.perf_counter() - start
 
         times = defaultdict(list)

@@ -131,7 +131,7 @@ def benchmark(name: str, values: dict, localizer_size: int, data: str, folder: s
     )
     trainer.create_optimizer_and_scheduler(num_training_steps=steps + 1)
     trainer.current_gradient_accumulation_steps = 1  # set by the Trainer's own loop
-    inputs = trainer._prepare_inputs(next(iter(trainer.get_train_dataloader())))
+    inputs = next(iter(trainer.get_train_dataloader()))
     times = defaultdict(list)
     for part, (owner, names) in PARTS.items():
         target = {"teacher": trainer.teacher, "trainer": trainer, "thresholds": trainer.thresholds}.get(owner)

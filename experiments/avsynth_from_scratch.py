@@ -54,7 +54,7 @@ def decode(source, transform: ClipTransform, audio: bool) -> dict[str, torch.Ten
     views = [transform(video, [index]) for index, video in enumerate(source.dataset["video"])]
     motions, shapes = ([name.split("-")[part] for name in source.classes] for part in (0, 1))
     return {
-        "pixel_values": torch.stack([view["pixel_values"] for view in views]),
+        "pixel_values": transform.augmentation.normalize(torch.stack([view["pixel_values"] for view in views])),
         **({"input_values": torch.stack([view["input_values"] for view in views])} if audio else {}),
         "label": torch.tensor(source.dataset["label"]),
         "shape_of": torch.tensor([sorted(set(shapes)).index(shape) for shape in shapes]),

@@ -69,7 +69,7 @@ def corpus(root: str, split: str, transform: ClipTransform) -> dict[str, torch.T
     pixels, fbanks, motions, shapes = [], [], [], []
     for index, record in enumerate(tqdm(records, desc=f"decoding ({split})", leave=False)):
         views = transform(os.path.join(root, record["file"]), [index])
-        pixels.append(views["pixel_values"].half())
+        pixels.append(transform.augmentation.normalize(views["pixel_values"]).half())
         fbanks.append(views["input_values"])
         by_shape = {obj["shape"]: 1 + MOTIONS.index(obj["motion"]) for obj in record["objects"]}
         motions.append([by_shape.get(shape, 0) for shape in SHAPES])

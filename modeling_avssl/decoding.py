@@ -440,6 +440,7 @@ def load_clip(
     training: bool = False,
     rng: np.random.Generator | None = None,
     require_audio: bool = False,
+    threads: int = 0,
 ) -> Clip:
     """Decodes `num_frames` frames, `frame_stride` source frames apart, and `audio_seconds` of audio centred on them.
 
@@ -450,9 +451,11 @@ def load_clip(
     once and each stream is read from a seek near the clip (checked, and repeated further back when a demuxer lands
     late). Videos shorter than the clip repeat their last frame; frames come at the stream's first frame size (a
     stream that changes resolution is resized to it) and turned as the rotation metadata says; any channel count,
-    layout, sample rate and sample format comes out as mono float32 at `sample_rate`. Raises `DecodeError` (naming
-    the source) for anything but a regular file, for unreadable, truncated or empty data, for a source without a
-    video stream, for one without an audio stream when `require_audio`, and for audio with NaN or infinite samples.
+    layout, sample rate and sample format comes out as mono float32 at `sample_rate`. Each stream's decoder runs
+    `threads` threads (0: FFmpeg's choice, one per core; a loader's workers share the cores). Raises `DecodeError`
+    (naming the source) for anything but a regular file, for unreadable, truncated or empty data, for a source
+    without a video stream, for one without an audio stream when `require_audio`, and for audio with NaN or
+    infinite samples.
     """
     name = describe(source)
     rng = rng if rng is not None else np.random.default_rng()
@@ -466,6 +469,8 @@ def load_clip(
         for stream in (video, audio):
             if stream is not None and stream.codec_context is None:
                 raise DecodeError(name, f"the {stream.type} codec is unknown to FFmpeg (damaged header?)")
+            if stream is not None and threads:
+                stream.codec_context.thread_count = threads
         fps = _frame_rate(video)
         duration = _video_duration(container, video)
         origin = _clock_origin(video)

@@ -11,18 +11,18 @@ from torch.utils.data import Dataset, IterableDataset
 
 from .data import load_clip, log_mel_fbank
 from .data.audio import fbank_seconds
-from .data.collation import ClipTransform
-from .data.video_transforms import frames_to_video
+from .data.collation import ClipTransform, to_device
+from .data.video_transforms import VideoAugmentation, frames_to_video
 from .decoding import DecodeError
 
 
 def test_views(
     video: str | os.PathLike | bytes, transform: ClipTransform, clips: int, crops: int
 ) -> dict[str, torch.Tensor | bool]:
-    """All test views of a video: `pixel_values` `(clips * crops, T, C, S, S)` (clips evenly spaced over the video,
-    crops along its long side), the `input_values` fbank `(clips * crops, L, M)` of each view's clip (of a silent
-    waveform for a video without an audio stream) and `has_audio`. Raises `DecodeError` for a video that cannot be
-    decoded."""
+    """All test views of a video: uint8 `pixel_values` `(clips * crops, T, C, S, S)` (clips evenly spaced over the
+    video, crops along its long side), the `input_values` fbank `(clips * crops, L, M)` of each view's clip (of a
+    silent waveform for a video without an audio stream) and `has_audio`. Raises `DecodeError` for a video that
+    cannot be decoded."""
     pixel_values, input_values, has_audio = [], [], True
     for clip_index in range(clips):
         clip = load_clip(
@@ -33,6 +33,7 @@ def test_views(
             num_clips=clips,
             audio_seconds=fbank_seconds(transform.max_length),
             sample_rate=transform.sample_rate,
+            threads=transform.decoder_threads,
         )
         views = transform.augmentation.eval_views(frames_to_video(clip.frames), crops)
         features = log_mel_fbank(clip.audio, transform.sample_rate, transform.num_mel_bins, transform.max_length)
@@ -47,13 +48,17 @@ def test_views(
 
 
 @torch.no_grad()
-def video_probabilities(model, videos: list[dict[str, torch.Tensor | bool]]) -> torch.Tensor:
+def video_probabilities(
+    model, videos: list[dict[str, torch.Tensor | bool]], augmentation: VideoAugmentation
+) -> torch.Tensor:
     """The class probabilities `(len(videos), num_classes)` of videos given by their `test_views`: the softmax over
-    each video's views, averaged. The views of all the videos go through the model in one forward (the audio is left
-    out for a video-only model)."""
+    each video's views, averaged. The views of all the videos go through the model in one forward, normalised on its
+    device by `augmentation` (the audio is left out for a video-only model)."""
     device = next(model.parameters()).device
-    pixel_values = torch.cat([video["pixel_values"] for video in videos]).to(device)
-    audio = torch.cat([video["input_values"] for video in videos]).to(device) if model.config.is_audio_visual else None
+    pixel_values = augmentation.normalize(to_device(torch.cat([video["pixel_values"] for video in videos]), device))
+    audio = None
+    if model.config.is_audio_visual:
+        audio = to_device(torch.cat([video["input_values"] for video in videos]), device)
     probabilities = model(pixel_values, audio).logits.float().softmax(dim=-1).cpu()
     return torch.stack([part.mean(dim=0) for part in probabilities.split([len(v["pixel_values"]) for v in videos])])
 
@@ -130,8 +135,3 @@ class EvalCache:
 def video_bytes(video: dict | None) -> int:
     """Memory held by one video's test views."""
     return 0 if video is None else sum(value.nbytes for value in video.values() if isinstance(value, torch.Tensor))
-
-
-def loader_workers(views: EvalViews | StreamedEvalViews, wanted: int) -> int:
-    """DataLoader workers a test set can use: a stream's are bounded by its shards."""
-    return min(wanted, views.rows.num_shards) if isinstance(views, StreamedEvalViews) else wanted

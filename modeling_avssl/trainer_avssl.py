@@ -13,8 +13,9 @@ import logging
 import math
 import os
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import partial
 
 import datasets
 import evaluate
@@ -29,9 +30,9 @@ from transformers import Trainer, TrainerCallback
 
 from . import checkpoints
 from .data.bad_files import BadFileMonitor
-from .data.collation import ClipTransform, to_device, training_loader
+from .data.collation import ClipTransform, decoder_threads, split_workers, to_device, training_loader
 from .divergence import FiniteTraining
-from .evaluation import EvalCache, EvalViews, StreamedEvalViews, loader_workers, video_probabilities
+from .evaluation import EvalCache, EvalViews, StreamedEvalViews, video_probabilities
 from .joint_forward import Part, joint_forward
 from .losses import contrastive_loss, mix_loss, svformer_mix_loss, unlabeled_loss
 from .method_state import MethodCheckpoints, MethodState
@@ -77,19 +78,19 @@ class _TeacherFollowsStudent(TrainerCallback):
 
 
 class _JointBatches:
-    """Endless `{"labeled": ..., "unlabeled": ...}` batches from the two streams, on `device`; the first
-    `labeled_only` batches (the rest of the supervised warm-up) have an empty unlabeled batch and read nothing of the
-    unlabeled stream."""
+    """Endless `{"labeled": ..., "unlabeled": ...}` batches from the two streams, each made the model's inputs by
+    `prepare` (on the device, normalised there); the first `labeled_only` batches (the rest of the supervised warm-up)
+    have an empty unlabeled batch and read nothing of the unlabeled stream."""
 
-    def __init__(self, labeled, unlabeled, device: torch.device, labeled_only: int = 0):
-        self.labeled, self.unlabeled, self.device, self.labeled_only = labeled, unlabeled, device, labeled_only
+    def __init__(self, labeled, unlabeled, prepare: Callable[[dict], dict], labeled_only: int = 0):
+        self.labeled, self.unlabeled, self.prepare, self.labeled_only = labeled, unlabeled, prepare, labeled_only
 
     def __iter__(self):
         labeled = iter(self.labeled)
         for batch in itertools.islice(labeled, self.labeled_only):
-            yield to_device({"labeled": batch, "unlabeled": {}}, self.device)
+            yield {"labeled": self.prepare(batch), "unlabeled": {}}
         for batch, unlabeled in zip(labeled, self.unlabeled):
-            yield to_device({"labeled": batch, "unlabeled": unlabeled}, self.device)
+            yield {"labeled": self.prepare(batch), "unlabeled": self.prepare(unlabeled)}
 
 
 class AVSSLTrainer(Trainer):
@@ -184,36 +185,55 @@ class AVSSLTrainer(Trainer):
         model.load_state_dict(restored.state_dict())
 
     def get_train_dataloader(self):
+        """The labeled and unlabeled streams, from the step a resumed run stopped at, as the model's inputs on the
+        device. `dataloader_num_workers` are shared between the streams in proportion to their work
+        (`split_workers`), and the cores between the workers' decoders (`decoder_threads`)."""
         args = self.args
         batches_done = self.start_step * args.gradient_accumulation_steps
-        common = {
-            "rank": args.process_index,
-            "world_size": args.world_size,
-            "num_workers": args.dataloader_num_workers,
-        }
+        labeled_batch = args.per_device_train_batch_size
+        if self.learns_from_unlabeled:
+            workers = split_workers(args.dataloader_num_workers, labeled_batch, labeled_batch * args.unlabeled_ratio)
+        else:
+            workers = (args.dataloader_num_workers, 0)
+        common = {"rank": args.process_index, "world_size": args.world_size}
+        transform = replace(self.transform, decoder_threads=decoder_threads(sum(workers)))
+        prepare = partial(self.transform.model_inputs, device=args.device)
         labeled = training_loader(
             self.labeled,
-            replace(self.transform, strong=False),
-            args.per_device_train_batch_size,
+            replace(transform, strong=False),
+            labeled_batch,
             args.seed,
             labeled=True,
             start_step=batches_done,
             **common,
+            **self._loader_options(workers[0]),
         )
         if not self.learns_from_unlabeled:  # the supervised-only baseline decodes no unlabeled clip
-            return _JointBatches(labeled, itertools.repeat({}), args.device)
+            return _JointBatches(labeled, itertools.repeat({}), prepare)
         warmup_batches = self.supervised_warmup_steps * args.gradient_accumulation_steps
         unlabeled = training_loader(
             self.unlabeled,
-            replace(self.transform, strong=True),
-            args.per_device_train_batch_size * args.unlabeled_ratio,
+            replace(transform, strong=True),
+            labeled_batch * args.unlabeled_ratio,
             args.seed + 1,
             labeled=False,
             start_step=max(0, batches_done - warmup_batches),
             bad_rows=self.bad_stream_rows,
             **common,
+            **self._loader_options(workers[1]),
         )
-        return _JointBatches(labeled, unlabeled, args.device, labeled_only=max(0, warmup_batches - batches_done))
+        return _JointBatches(labeled, unlabeled, prepare, labeled_only=max(0, warmup_batches - batches_done))
+
+    def _loader_options(self, workers: int) -> dict:
+        """The training arguments' DataLoader settings for `workers` workers: pinned memory (with a CUDA device),
+        and with workers their prefetching and persistence."""
+        args = self.args
+        options = {"num_workers": workers, "pin_memory": args.dataloader_pin_memory and args.device.type == "cuda"}
+        if workers:
+            options.update(
+                prefetch_factor=args.dataloader_prefetch_factor, persistent_workers=args.dataloader_persistent_workers
+            )
+        return options
 
     def test_pseudo_labels(self) -> None:
         """With `pseudo_label_eval`, the teacher's top-1 on every unlabeled clip (map-style sets only), logged as
@@ -378,7 +398,8 @@ class AVSSLTrainer(Trainer):
         """`batches`, with as many forwards of `model` on every process: an FSDP forward gathers the sharded weights
         with the other processes, so a process out of test videos runs a forward on a blank clip for each of theirs."""
         shape = (1, self.transform.max_length, self.transform.num_mel_bins)
-        blank = {"pixel_values": torch.zeros(1, *model.config.video_input_shape), "input_values": torch.zeros(shape)}
+        frames = torch.zeros(1, *model.config.video_input_shape, dtype=torch.uint8)
+        blank = {"pixel_values": frames, "input_values": torch.zeros(shape)}
         batches = iter(batches)
         while True:
             batch = next(batches, None)
@@ -389,7 +410,7 @@ class AVSSLTrainer(Trainer):
             if batch is not None:
                 yield batch
             else:
-                video_probabilities(model, [blank])
+                video_probabilities(model, [blank], self.transform.augmentation)
 
     def evaluate(
         self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval", teacher: bool | None = None
@@ -405,15 +426,17 @@ class AVSSLTrainer(Trainer):
         model = self.teacher.model if teacher else self.accelerator.unwrap_model(self.model)
         model.eval()
         streamed = isinstance(rows, datasets.IterableDataset)
-        if streamed:
+        if streamed:  # a stream's workers are bounded by its shards
             mine = split_dataset_by_node(rows, args.process_index, args.world_size)
-            views = StreamedEvalViews(mine, self.transform, args.eval_clips, args.eval_crops)
+            workers = min(args.dataloader_num_workers, mine.num_shards)
         else:
             mine = rows.select(range(args.process_index, len(rows), args.world_size))
-            views = EvalViews(mine, self.transform, args.eval_clips, args.eval_crops)
+            workers = args.dataloader_num_workers
+        transform = replace(self.transform, decoder_threads=decoder_threads(workers))
+        views = (StreamedEvalViews if streamed else EvalViews)(mine, transform, args.eval_clips, args.eval_crops)
 
         def decode() -> DataLoader:
-            return DataLoader(views, batch_size=None, num_workers=loader_workers(views, args.dataloader_num_workers))
+            return DataLoader(views, batch_size=None, **self._loader_options(workers))
 
         shard = (args.process_index, args.world_size)
         key = None if streamed else self.eval_cache.key(rows, self.transform, args.eval_clips, args.eval_crops, shard)
@@ -439,7 +462,7 @@ class AVSSLTrainer(Trainer):
         lockstep = self.is_fsdp_enabled and not teacher  # the teacher is whole on every process
         with self.accelerator.autocast():
             for batch in self._in_lockstep(batches(), model) if lockstep else batches():
-                predictions.extend(video_probabilities(model, batch).tolist())
+                predictions.extend(video_probabilities(model, batch, self.transform.augmentation).tolist())
                 references.extend(video["label"] for video in batch)
         if dist.is_available() and dist.is_initialized():
             everyone = [None] * dist.get_world_size()

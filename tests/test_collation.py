@@ -3,6 +3,7 @@ counted."""
 
 import json
 import logging
+import os
 from itertools import islice
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 
 from modeling_avssl.data import VideoAugmentation
 from modeling_avssl.data.bad_files import BadFileMonitor, TooManyBadFiles
-from modeling_avssl.data.collation import ClipTransform, training_loader
+from modeling_avssl.data.collation import ClipTransform, decoder_threads, split_workers, training_loader
 from modeling_avssl.data.sources import video_folder, webdataset
 from trees import write_broken, write_tar, write_video
 
@@ -33,11 +34,30 @@ def test_an_unlabeled_batch_holds_weak_and_strong_views_and_hidden_labels(folder
     batch = next(iter(training_loader(rows, transform(strong=True), 4, seed=0, labeled=False)))
 
     assert batch["pixel_values"].shape == batch["strong_pixel_values"].shape == (4, 4, 3, 32, 32)
+    assert batch["pixel_values"].dtype == batch["strong_pixel_values"].dtype == torch.uint8  # a quarter of float32
+    assert batch["strong_channel_scale"].shape == (4, 3)
     assert batch["input_values"].shape == batch["strong_input_values"].shape == (4, 100, 16)
     assert "labels" not in batch and batch["hidden_labels"].tolist() == [rows[int(i)]["label"] for i in batch["index"]]
     assert batch["bad_files"] == []
     assert not torch.equal(batch["pixel_values"], batch["strong_pixel_values"])
     assert (batch["strong_input_values"] == 0).any() and not (batch["input_values"] == 0).all(dim=1).any()
+
+
+def test_a_batch_becomes_the_models_inputs_normalised_on_its_device_with_the_channel_dropout(folder, device):
+    rows = video_folder(folder, "train").dataset
+    clips = transform(strong=True)
+    batch = next(iter(training_loader(rows, clips, 4, seed=0, labeled=False)))
+    inputs = clips.model_inputs(batch, device)
+    assert "strong_channel_scale" not in inputs and inputs["sources"] == batch["sources"]
+    normalize = clips.augmentation.normalize
+    expected = {
+        "pixel_values": normalize(batch["pixel_values"]),
+        "strong_pixel_values": normalize(batch["strong_pixel_values"], batch["strong_channel_scale"]),
+        "strong_input_values": batch["strong_input_values"],
+    }
+    for name, value in expected.items():
+        assert inputs[name].device.type == device.type and inputs[name].dtype == torch.float32
+        torch.testing.assert_close(inputs[name].cpu(), value)
 
 
 def test_a_labeled_batch_holds_its_weak_view_and_labels(folder):
@@ -158,3 +178,21 @@ def test_a_resumed_stream_reads_on_where_it_stopped(shards, num_workers):
     whole, resumed = batches(0, 7), batches(3, 4)
     for (index, views), (resumed_index, resumed_views) in zip(whole[3:], resumed):
         assert index == resumed_index and torch.equal(views, resumed_views)
+
+
+@pytest.mark.parametrize(
+    "workers, split",
+    [(0, (0, 0)), (1, (1, 1)), (2, (1, 1)), (8, (1, 7)), (16, (2, 14)), (32, (4, 28))],
+)
+def test_the_workers_are_shared_by_the_streams_in_proportion_to_their_work(workers, split):
+    assert split_workers(workers, labeled_batch=1, unlabeled_batch=5) == split  # B_l = 1, B_u = 5
+
+
+def test_the_decoders_share_the_cores_with_the_workers_and_the_nodes_processes(monkeypatch):
+    cores = len(os.sched_getaffinity(0))
+    assert decoder_threads(0) == 0  # the main process decodes with FFmpeg's threads
+    for workers, processes in [(1, 1), (2, 1), (1, 2), (4 * cores, 1)]:
+        monkeypatch.setenv("LOCAL_WORLD_SIZE", str(processes))
+        threads = decoder_threads(workers)
+        assert threads >= 1 and (threads == 1 or threads * workers * processes <= cores)
+        assert (threads + 1) * workers * processes > cores  # no core left idle

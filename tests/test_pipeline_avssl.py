@@ -71,7 +71,7 @@ def test_the_scores_are_the_test_protocols_over_num_clips_clips(classify, folder
     model, processor = classify.model, classify.processor
     transform = ClipTransform.from_processor(processor, model.config.video_input_shape[0], strong=False)
     views = evaluation.test_views(videos[2], transform, clips=2, crops=1)
-    expected = evaluation.video_probabilities(model, [views])[0]
+    expected = evaluation.video_probabilities(model, [views], transform.augmentation)[0]
 
     predictions = classify(videos[2], num_clips=2)
 

@@ -23,7 +23,7 @@ from modeling_avssl import AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLoc
 from modeling_avssl.arguments import parse_arguments
 from modeling_avssl.checkpoints import CheckpointError
 from modeling_avssl.data import VideoAugmentation
-from modeling_avssl.data.collation import ClipTransform
+from modeling_avssl.data.collation import ClipTransform, decoder_threads, split_workers
 from modeling_avssl.data.sources import video_folder
 from modeling_avssl.divergence import NonFiniteTraining
 from modeling_avssl.model_card import starting_point
@@ -71,7 +71,7 @@ def trainer_for(tmp_path, rows, labeled=(0, 1, 2), unlabeled=(3, 4, 5), eval_cac
 
 
 def one_batch(trainer: AVSSLTrainer) -> dict:
-    return trainer._prepare_inputs(next(iter(trainer.get_train_dataloader())))
+    return next(iter(trainer.get_train_dataloader()))  # the model's inputs, on its device
 
 
 def test_no_mixing_and_zero_weights_is_exactly_supervised_training(tmp_path, rows):
@@ -299,6 +299,21 @@ def test_a_step_reads_the_device_once_for_the_non_finite_check(tmp_path, rows, m
     assert {"loss_u", "loss_mix", "lambda", "threshold_mean"} <= set(trainer.state.log_history[0])
 
 
+@pytest.mark.filterwarnings("ignore:This DataLoader will create")  # none is started
+def test_the_loaders_follow_the_dataloader_arguments_and_share_the_workers_and_the_cores(tmp_path, rows):
+    trainer = trainer_for(
+        tmp_path, rows, dataloader_num_workers=8, dataloader_prefetch_factor=3, dataloader_persistent_workers=True
+    )
+    batches = trainer.get_train_dataloader()
+    labeled, unlabeled = batches.labeled, batches.unlabeled
+    assert (labeled.num_workers, unlabeled.num_workers) == split_workers(8, 1, 3) == (1, 7)
+    assert labeled.prefetch_factor == unlabeled.prefetch_factor == 3
+    assert labeled.persistent_workers and unlabeled.persistent_workers
+    assert labeled.pin_memory == unlabeled.pin_memory == (trainer.args.device.type == "cuda")
+    threads = {loader.dataset.transform.decoder_threads for loader in (labeled, unlabeled)}
+    assert threads == {decoder_threads(8)}
+
+
 def test_evaluate_tests_every_video_and_tells_the_callbacks(tmp_path, rows):
     heard = []
 
@@ -320,8 +335,8 @@ def test_videos_tested_together_score_as_when_tested_one_by_one(tmp_path, rows, 
     scored = {}
     real = trainer_avssl.video_probabilities
 
-    def video_probabilities(model, videos):
-        probabilities = real(model, videos)
+    def video_probabilities(model, videos, augmentation):
+        probabilities = real(model, videos, augmentation)
         scored.setdefault(size, []).append(probabilities)
         return probabilities
 

@@ -34,11 +34,11 @@ def test_frames_to_video_turns_thwc_frames_into_tchw():
 
 
 @pytest.mark.parametrize("view", ["weak", "strong"])
-def test_training_views_are_normalised_crops_with_one_transform_for_every_frame(view):
+def test_training_views_are_uint8_crops_with_one_transform_for_every_frame(view):
     augmentation = VideoAugmentation(crop_size=32, temporal_warp_prob=0.5)
     for seed in range(10):
         out = getattr(augmentation, view)(still_video(), generator=torch.Generator().manual_seed(seed))
-        assert out.shape == (8, 3, 32, 32) and out.dtype == torch.float32
+        assert out.shape == (8, 3, 32, 32) and out.dtype == torch.uint8
         assert all(torch.equal(out[0], frame) for frame in out)  # same crop, flip and RandAugment op in every frame
 
 
@@ -57,6 +57,15 @@ def test_normalisation_uses_the_mean_and_std():
     video = torch.tensor([255, 0, 51], dtype=torch.uint8).view(1, 3, 1, 1).expand(2, 3, 8, 8)
     out = augmentation.normalize(video)
     torch.testing.assert_close(out[:, :, 0, 0], torch.tensor([[1.0, -1.0, 0.2]] * 2))
+
+
+def test_a_batch_is_normalised_on_its_device_with_each_clips_channel_scale(device):
+    augmentation = VideoAugmentation(crop_size=8, image_mean=(0.5, 0.25, 0.0), image_std=(0.5, 0.25, 1.0))
+    clips = torch.tensor([255, 0, 51], dtype=torch.uint8).view(1, 1, 3, 1, 1).expand(2, 4, 3, 8, 8).to(device)
+    out = augmentation.normalize(clips, torch.tensor([[1.0, 1.0, 1.0], [0.0, 2.0, 1.0]], device=device))
+    assert out.device.type == device.type and out.dtype == torch.float32
+    expected = torch.tensor([[1.0, -1.0, 0.2], [0.0, -2.0, 0.2]], device=device).view(2, 1, 3).expand(2, 4, 3)
+    torch.testing.assert_close(out[..., 0, 0], expected)
 
 
 def test_temporal_warping_keeps_time_order_and_stretches_some_frames():
@@ -78,15 +87,19 @@ def test_the_strong_view_is_warped_with_its_probability():
 
 def test_channel_dropout_zeroes_whole_colour_channels_of_the_clip_and_rescales_the_rest():
     grey = torch.full((4, 3, 16, 16), 200, dtype=torch.uint8)
-    plain = VideoAugmentation(crop_size=16, image_mean=(0.0,) * 3, image_std=(1.0,) * 3, randaugment_num_ops=0)
-    plain.channel_dropout = 0.0
-    expected = plain.strong(grey)[0, 0, 0, 0]
+    plain = VideoAugmentation(
+        crop_size=16, image_mean=(0.0,) * 3, image_std=(1.0,) * 3, randaugment_num_ops=0, channel_dropout=0.0
+    )
+    assert torch.equal(plain.channel_scale(3), torch.ones(3))
+    expected = plain.normalize(plain.strong(grey))[0, 0, 0, 0]
     dropping = VideoAugmentation(
         crop_size=16, image_mean=(0.0,) * 3, image_std=(1.0,) * 3, randaugment_num_ops=0, channel_dropout=0.2
     )
     dropped = 0
     for seed in range(200):
-        out = dropping.strong(grey, torch.Generator().manual_seed(seed))
+        generator = torch.Generator().manual_seed(seed)
+        view = dropping.strong(grey, generator)
+        out = dropping.normalize(view, dropping.channel_scale(3, generator))
         per_channel = out.amax(dim=(0, 2, 3))
         assert torch.equal(out.amin(dim=(0, 2, 3)), per_channel)  # a channel is dropped in every frame or in none
         assert all(value == 0 or value == pytest.approx(float(expected) / 0.8) for value in per_channel.tolist())
@@ -114,13 +127,13 @@ def test_evaluation_views_are_three_crops_along_the_long_side():
     augmentation = VideoAugmentation(crop_size=30)
 
     views = augmentation.eval_views(ramp)
-    means = [float(view.mean()) for view in views]
+    means = [float(view.float().mean()) for view in views]
 
     assert len(views) == 3 and all(view.shape == (4, 3, 30, 30) for view in views)
     assert means[0] < means[1] < means[2]
     torch.testing.assert_close(augmentation.eval_views(ramp, num_crops=1)[0], views[1])
     portrait = augmentation.eval_views(ramp.transpose(-1, -2).contiguous())
-    assert [float(view.mean()) for view in portrait] == pytest.approx(means, abs=1e-4)
+    assert [float(view.float().mean()) for view in portrait] == pytest.approx(means, abs=1e-4)
 
 
 def test_settings_come_from_a_video_processor():

@@ -1,13 +1,16 @@
-"""Training batches: each sample decoded once into its views, bad files set aside, samples stacked.
+"""Training batches: each sample decoded once into its views, bad files set aside, samples stacked, and on the device
+normalised into the model's inputs.
 
 A labeled sample becomes its weak view, clean audio features and `labels`; an unlabeled one its weak view and clean
-audio (for the teacher), its strong view and SpecAugmented audio (for the student), and `hidden_labels`, which only
-diagnostics read. Every sample names its file (`sources`). A file that cannot be decoded is replaced by another
+audio (for the teacher), its strong view, its channel dropout and SpecAugmented audio (for the student), and
+`hidden_labels`, which only diagnostics read. Views travel as uint8 until `ClipTransform.model_inputs` normalises
+them where the model is. Every sample names its file (`sources`). A file that cannot be decoded is replaced by another
 sample of the same stream (a row drawn from the sample's position, or the stream's next sample) and becomes a note
 in the batch's `bad_files`, so batches keep their size (the processes of a distributed run stay in step), the
 training loop counts it (see `bad_files.BadFileMonitor`) and the run goes on.
 """
 
+import os
 from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 from itertools import islice
@@ -37,6 +40,7 @@ class ClipTransform:
         localizer_features: the audio features of an ASL localizer (`AVSSLLocalizerConfig.audio_features`); with
             `strong`, the sample also carries its `localizer_spectrogram` `(1, freq, time)` of the audio centred on
             the clip, SpecAugmented like the student's strong audio (the localizer reads A_aud(a), paper Sec. 3.3).
+        decoder_threads: threads of each stream's decoder (0: one per core; see `decoder_threads`).
     """
 
     augmentation: VideoAugmentation
@@ -47,6 +51,7 @@ class ClipTransform:
     max_length: int = 1024
     strong: bool = False
     localizer_features: dict | None = None
+    decoder_threads: int = 0
 
     @classmethod
     def from_processor(cls, processor, num_frames: int, strong: bool, **augmentation) -> "ClipTransform":
@@ -64,7 +69,8 @@ class ClipTransform:
         )
 
     def __call__(self, video: str | bytes, seed: Sequence[int]) -> dict[str, torch.Tensor]:
-        """The views of one clip, with all randomness drawn from `seed`; raises `DecodeError` for a bad file."""
+        """The views of one clip (uint8 frames `(T, C, S, S)`), with all randomness drawn from `seed`; raises
+        `DecodeError` for a bad file."""
         rng = np.random.default_rng(seed)
         generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
         clip = load_clip(
@@ -76,17 +82,31 @@ class ClipTransform:
             training=True,
             rng=rng,
             require_audio=True,
+            threads=self.decoder_threads,
         )
         frames = frames_to_video(clip.frames)
         features = log_mel_fbank(clip.audio, self.sample_rate, self.num_mel_bins, self.max_length)
         views = {"pixel_values": self.augmentation.weak(frames, generator), "input_values": features}
         if self.strong:
             views["strong_pixel_values"] = self.augmentation.strong(frames, generator)
+            views["strong_channel_scale"] = self.augmentation.channel_scale(frames.shape[1], generator)
             views["strong_input_values"] = spec_augment(features, generator=generator)
             if self.localizer_features is not None:
                 spectrogram = localizer_spectrogram(clip.audio, self.sample_rate, self.localizer_features)
                 views["localizer_spectrogram"] = spec_augment(spectrogram[0].T, generator=generator).T[None]
         return views
+
+    def model_inputs(self, batch: dict, device: torch.device) -> dict:
+        """A collated batch of these views on `device` (`to_device`), its frames normalised there: `pixel_values` and
+        `strong_pixel_values` float `(B, T, C, S, S)` as the model takes them (the latter with its channel dropout,
+        `strong_channel_scale`, applied and dropped)."""
+        inputs = to_device(batch, device)
+        if "pixel_values" in inputs:
+            inputs["pixel_values"] = self.augmentation.normalize(inputs["pixel_values"])
+        if "strong_pixel_values" in inputs:
+            scale = inputs.pop("strong_channel_scale")
+            inputs["strong_pixel_values"] = self.augmentation.normalize(inputs["strong_pixel_values"], scale)
+        return inputs
 
 
 class TrainingClips(Dataset):
@@ -221,31 +241,55 @@ def training_loader(
     rank: int = 0,
     world_size: int = 1,
     start_step: int = 0,
-    num_workers: int = 0,
     shuffle_buffer: int = 1000,
     bad_rows: Set[tuple[int, int]] = frozenset(),
+    **loader_options,
 ) -> DataLoader | SkipBatches:
     """An endless loader of this process's batches of `rows`, a source's dataset (or a subset of it), starting at
     `start_step`: map-style rows are sharded once over the `world_size` processes by `ShardedStream`; streamed rows
     by `split_dataset_by_node` and `StreamedClips` (which passes over the `bad_rows` it is given while it skips to
-    `start_step`). Labels go out as `labels`, or as `hidden_labels` when not `labeled`."""
+    `start_step`). Labels go out as `labels`, or as `hidden_labels` when not `labeled`. `loader_options` go to the
+    DataLoader (`num_workers`, `pin_memory`, ...)."""
     label_key = "labels" if labeled else "hidden_labels"
     options = {
         "batch_size": batch_size,
-        "num_workers": num_workers,
         "collate_fn": collate,
-        "persistent_workers": num_workers > 0,
-        "pin_memory": torch.cuda.is_available(),
         "generator": torch.Generator().manual_seed(seed),  # worker seeds without touching the global RNG
+        **loader_options,
     }
     if not isinstance(rows, datasets.IterableDataset):
         sampler = ShardedStream(len(rows), batch_size, seed, rank, world_size, start_step)
         return DataLoader(TrainingClips(rows, transform, seed, label_key), sampler=sampler, **options)
     rows = split_dataset_by_node(rows, rank, world_size)
+    num_workers = options.get("num_workers", 0)
     workers = min(num_workers, rows.num_shards) if num_workers else 1
     rounds_done, into_round = divmod(start_step, workers)
     clips = StreamedClips(rows, transform, seed, label_key, batch_size, rounds_done, shuffle_buffer, bad_rows)
     return SkipBatches(DataLoader(clips, **options), into_round)
+
+
+UNLABELED_SAMPLE_COST = 1.5  # an unlabeled sample (weak and strong views) in labeled ones (docs/data.md's benchmark)
+
+
+def split_workers(workers: int, labeled_batch: int, unlabeled_batch: int) -> tuple[int, int]:
+    """The DataLoader workers of the labeled and of the unlabeled stream, out of `workers`, in proportion to the work
+    of their batches (an unlabeled sample costs about `UNLABELED_SAMPLE_COST` labeled ones); each stream gets at least
+    one when there are any (so 1 gives 1 and 1)."""
+    if not workers:
+        return 0, 0
+    share = labeled_batch / (labeled_batch + UNLABELED_SAMPLE_COST * unlabeled_batch)
+    labeled = max(1, round(workers * share))
+    return labeled, max(1, workers - labeled)
+
+
+def decoder_threads(workers: int) -> int:
+    """Threads for each decoder of a loader with `workers` workers in all: the cores this process may use, shared by
+    its workers and by the other training processes of its node (`LOCAL_WORLD_SIZE`, as `accelerate launch` sets
+    it); 0 (FFmpeg's choice, one per core) when the main process decodes."""
+    if not workers:
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores // (workers * int(os.environ.get("LOCAL_WORLD_SIZE", 1))))
 
 
 def to_device(data, device: torch.device):

@@ -1,9 +1,11 @@
 """Views of one decoded clip: weak, strong (RandAugment, temporal warping, channel dropout) and the evaluation crops.
 
 Every transform works on a uint8 `(T, C, H, W)` tensor and treats the frames as one image: the same crop, flip and
-RandAugment operation apply to every frame of a clip. Views come out as normalised float `(T, C, crop, crop)`.
-The strong view is SVFormer's (docs/recipe.md): RandAugment `rand-m9-n5-mstd0.5` on timm's scale and
-`dropout2d(0.2)` over the clip's colour channels.
+RandAugment operation apply to every frame of a clip. Views come out as uint8 `(T, C, crop, crop)`, a quarter of the
+bytes of float32 through the loader's workers, pinned memory and the copy to the device; `normalize` turns them (or
+batches of them) into the model's float input where they are, on the device in training. The strong view is
+SVFormer's (docs/recipe.md): RandAugment `rand-m9-n5-mstd0.5` on timm's scale and `dropout2d(0.2)` over the clip's
+colour channels, drawn as the `channel_scale` that `normalize` applies.
 """
 
 import numpy as np
@@ -79,7 +81,8 @@ class VideoAugmentation:
             `2, 3.0, 0.0, 1.0` is torchvision's default RandAugment (2 operations at 9 of 31 bins, always applied).
         temporal_warp_prob: probability that the strong view is temporally warped.
         channel_dropout: probability that the strong view loses a colour channel (set to 0, the normalised mean, in
-            every frame; the others scaled by 1 / (1 - p)), as SVFormer's `dropout2d(0.2)` on `(B, C, T, H, W)`.
+            every frame; the others scaled by 1 / (1 - p)), as SVFormer's `dropout2d(0.2)` on `(B, C, T, H, W)`;
+            drawn by `channel_scale`, applied by `normalize`.
     """
 
     def __init__(
@@ -109,6 +112,7 @@ class VideoAugmentation:
         if not 0 <= channel_dropout < 1:
             raise ValueError(f"channel_dropout must be in [0, 1), got {channel_dropout}")
         self.channel_dropout = channel_dropout
+        self._constants = {}  # scale and shift on each device normalize has met (copied once)
 
     @classmethod
     def from_video_processor(cls, video_processor, **kwargs) -> "VideoAugmentation":
@@ -117,25 +121,39 @@ class VideoAugmentation:
         crop_size = crop["height"] if isinstance(crop, dict) else crop.height
         return cls(crop_size, tuple(video_processor.image_mean), tuple(video_processor.image_std), **kwargs)
 
-    def normalize(self, video: torch.Tensor) -> torch.Tensor:
-        """uint8 `(T, C, H, W)` -> float32 `(x / 255 - mean) / std`."""
-        return video.float().mul_(self.scale).add_(self.shift)
+    def normalize(self, video: torch.Tensor, channel_scale: torch.Tensor | None = None) -> torch.Tensor:
+        """uint8 views `(..., T, C, H, W)` -> float32 `(x / 255 - mean) / std` on their device; with `channel_scale`
+        `(..., C)` (a strong view's channel dropout), each clip's channels multiplied by it."""
+        if video.device not in self._constants:
+            self._constants[video.device] = self.scale.to(video.device), self.shift.to(video.device)
+        scale, shift = self._constants[video.device]
+        normalised = video.float().mul_(scale).add_(shift)
+        if channel_scale is not None:
+            normalised *= channel_scale[..., None, :, None, None]
+        return normalised
 
     def weak(self, video: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Random short-side jitter, crop and horizontal flip."""
-        return self.normalize(self._jittered_crop(video, generator))
+        return self._jittered_crop(video, generator)
 
     def strong(self, video: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """The weak transform, then RandAugment (one draw for the whole clip), with a probability temporal warping,
-        and channel dropout."""
+        """The weak transform, then RandAugment (one draw for the whole clip) and with a probability temporal
+        warping; its channel dropout is drawn by `channel_scale` (after this, from the same generator)."""
         augmented = self.randaugment(self._jittered_crop(video, generator), generator)
         if float(torch.rand((), generator=generator)) < self.temporal_warp_prob:
             augmented = augmented[temporal_warp_indices(len(augmented), generator)]
-        normalised = self.normalize(augmented)
-        if self.channel_dropout:
-            kept = torch.rand(normalised.shape[1], generator=generator) >= self.channel_dropout
-            normalised *= (kept / (1 - self.channel_dropout)).view(1, -1, 1, 1)
-        return normalised
+        return augmented
+
+    def channel_scale(self, channels: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A strong view's channel dropout `(channels,)` for `normalize`: 0 for a dropped channel, 1 / (1 - p) for
+        the others (ones without dropout)."""
+        if not self.channel_dropout:
+            return torch.ones(channels)
+        kept = torch.rand(channels, generator=generator) >= self.channel_dropout
+        return kept / (1 - self.channel_dropout)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_constants": {}}  # a loader's workers need no device copies
 
     def eval_views(self, video: torch.Tensor, num_crops: int = 3) -> list[torch.Tensor]:
         """The test protocol's spatial views: short side resized to the crop size, then `num_crops` crops spread
@@ -149,7 +167,7 @@ class VideoAugmentation:
         views = []
         for offset in offsets:
             top, left = (offset, 0) if height > width else (0, offset)
-            views.append(self.normalize(F.crop(resized, top, left, self.crop_size, self.crop_size)))
+            views.append(F.crop(resized, top, left, self.crop_size, self.crop_size))
         return views
 
     def _jittered_crop(self, video: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
