@@ -133,6 +133,7 @@ class AVSSLTrainer(Trainer):
         self.labeled, self.unlabeled, self.transform, self.processor = labeled, unlabeled, transform, processor
         self.eval_cache = eval_cache if eval_cache is not None else EvalCache(args.eval_cache_mb * 2**20)
         self.teacher = EMATeacher(model, args.ema_decay)
+        self.teacher.model.to(args.device)  # where the Trainer left the student on the CPU (FSDP shards it later)
         num_classes = model.config.num_labels
         if args.threshold == "flex":
             if num_unlabeled_indices is None and isinstance(unlabeled, datasets.IterableDataset):

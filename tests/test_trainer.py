@@ -314,6 +314,25 @@ def test_the_loaders_follow_the_dataloader_arguments_and_share_the_workers_and_t
     assert threads == {decoder_threads(8)}
 
 
+def test_the_teacher_the_localizer_and_the_record_live_on_the_trainers_device_wherever_the_student_is(
+    tmp_path, rows, device
+):
+    """The Trainer leaves the student where it is under FSDP, DeepSpeed or `bf16_full_eval`; the method's parts go to
+    the run's device all the same."""
+    AVSSLLocalizer(AVSSLLocalizerConfig(embed_dim=16, image_size=64)).save_pretrained(tmp_path / "localizer")
+    trainer = trainer_for(
+        tmp_path,
+        rows,
+        use_cpu=device.type == "cpu",
+        bf16_full_eval=True,
+        mask_type="asl",
+        localizer_name_or_path=str(tmp_path / "localizer"),
+    )
+    assert trainer.args.device.type == device.type
+    held = [next(trainer.teacher.model.parameters()), next(trainer.localizer.parameters()), trainer.thresholds.record]
+    assert [tensor.device.type for tensor in held] == [device.type] * 3
+
+
 def test_evaluate_tests_every_video_and_tells_the_callbacks(tmp_path, rows):
     heard = []
 
