@@ -15,8 +15,7 @@
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -111,52 +110,6 @@ def mix_tokens(tokens: torch.Tensor, mask: torch.Tensor, partner: torch.Tensor) 
     `tokens` is `(batch, num_tokens, hidden)`, `mask` bool `(batch, num_tokens)`, `partner` long `(batch,)`.
     """
     return torch.where(mask.unsqueeze(-1), tokens, tokens[partner])
-
-
-@contextmanager
-def mixing_patch_embeddings(patch_embeddings: nn.Module, token_mix: TokenMix | None) -> Iterator[None]:
-    """Mixes the output of a video patch embedding while the block runs, before position embeddings and CLS tokens.
-
-    VideoMAE's patch embedding returns `(batch, slots * h * w, hidden)`; TimeSformer's returns
-    `((batch * frames, h * w, hidden), frames, w)`. Both orders are slot-major, so one `(batch, slots * h * w)` mask
-    addresses the same tokens in either.
-    """
-    if token_mix is None:
-        yield
-        return
-    mask, partner = token_mix
-
-    def hook(module: nn.Module, args: tuple, output):
-        if isinstance(output, tuple):
-            tokens, num_frames, width = output
-            per_clip = tokens.reshape(-1, num_frames * tokens.shape[1], tokens.shape[2])
-            return mix_tokens(per_clip, mask, partner).reshape(tokens.shape), num_frames, width
-        return mix_tokens(output, mask, partner)
-
-    handle = patch_embeddings.register_forward_hook(hook)
-    try:
-        yield
-    finally:
-        handle.remove()
-
-
-@contextmanager
-def prepending_cls_token(embeddings: nn.Module, cls_token: torch.Tensor | None) -> Iterator[None]:
-    """Prepends `cls_token` `(1, 1, hidden)` to the output `(batch, tokens, hidden)` of VideoMAE's embeddings (after
-    its position embeddings) while the block runs, so that the encoder's own forward sees `(batch, 1 + tokens, hidden)`
-    and returns its hidden states and attentions with the token in them."""
-    if cls_token is None:
-        yield
-        return
-
-    def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
-        return torch.cat([cls_token.expand(output.shape[0], -1, -1), output], dim=1)
-
-    handle = embeddings.register_forward_hook(hook)
-    try:
-        yield
-    finally:
-        handle.remove()
 
 
 def wants_hidden_states(selection: HiddenStateSelection | None) -> bool:
@@ -373,10 +326,35 @@ class AVSSLModel(AVSSLPreTrainedModel):
         else:
             self.audio_encoder = None
             self.fusion = None
+        # registered once, so that a compiled forward traces them without a graph break (docs/training.md)
+        self._token_mix: TokenMix | None = None  # the token mixup of the forward being run
+        self.video_encoder.embeddings.patch_embeddings.register_forward_hook(self._mix_patch_tokens)
+        if self.video_cls_token is not None:
+            self.video_encoder.embeddings.register_forward_hook(self._prepend_cls_token)
         self.post_init()
 
     def get_input_embeddings(self) -> nn.Module:
         return self.video_encoder.embeddings.patch_embeddings
+
+    def _mix_patch_tokens(self, module: nn.Module, args: tuple, output):
+        """Forward hook of the video patch embedding: the token mixup of the forward being run (paper Eq. 5), before
+        position embeddings and CLS tokens. VideoMAE's patch embedding returns `(batch, slots * h * w, hidden)`;
+        TimeSformer's returns `((batch * frames, h * w, hidden), frames, w)`. Both orders are slot-major, so one
+        `(batch, slots * h * w)` mask addresses the same tokens in either."""
+        if self._token_mix is None:
+            return output
+        mask, partner = self._token_mix
+        if isinstance(output, tuple):
+            tokens, num_frames, width = output
+            per_clip = tokens.reshape(-1, num_frames * tokens.shape[1], tokens.shape[2])
+            return mix_tokens(per_clip, mask, partner).reshape(tokens.shape), num_frames, width
+        return mix_tokens(output, mask, partner)
+
+    def _prepend_cls_token(self, module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
+        """Forward hook of VideoMAE's embeddings: prepends the model's CLS token `(1, 1, hidden)` to their output
+        `(batch, tokens, hidden)` (after the position embeddings), so that the encoder's own forward sees
+        `(batch, 1 + tokens, hidden)` and returns its hidden states and attentions with the token in them."""
+        return torch.cat([self.video_cls_token.expand(output.shape[0], -1, -1), output], dim=1)
 
     def _apply(self, fn: Callable[[torch.Tensor], torch.Tensor], recurse: bool = True) -> "AVSSLModel":
         """`nn.Module._apply` (what `.to()`, `.cuda()` and `.half()` run), which also converts the plain tensor
@@ -457,14 +435,13 @@ class AVSSLModel(AVSSLPreTrainedModel):
         output_attentions: bool,
     ) -> tuple[torch.Tensor, ModelOutput]:
         """Returns the video summary z_vid^0 `(batch, video_hidden)` and the encoder's outputs."""
-        encoder = self.video_encoder
-        with (
-            mixing_patch_embeddings(encoder.embeddings.patch_embeddings, token_mix),
-            prepending_cls_token(encoder.embeddings, self.video_cls_token),
-        ):
-            outputs = encoder(
+        self._token_mix = token_mix
+        try:
+            outputs = self.video_encoder(
                 pixel_values, output_hidden_states=output_hidden_states, output_attentions=output_attentions
             )
+        finally:
+            self._token_mix = None
         sequence = outputs.last_hidden_state
         if self.config.video_pooling == "cls":
             summary = sequence[:, 0]

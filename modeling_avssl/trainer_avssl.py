@@ -148,6 +148,9 @@ class AVSSLTrainer(Trainer):
             localizer = AVSSLLocalizer.from_pretrained(args.localizer_name_or_path)
             self.localizer = localizer.eval().requires_grad_(False).to(args.device)
             self.transform = replace(transform, localizer_features=localizer.config.audio_features)
+        if args.torch_compile:  # accelerate compiles the student; these compile in place, keeping their weights' names
+            for module in filter(None, (self.teacher.model, self.localizer)):
+                module.compile(backend=args.torch_compile_backend, mode=args.torch_compile_mode)
         self.bad_files = BadFileMonitor(args.max_bad_fraction, args.bad_file_window)
         self.bad_stream_rows: set[tuple[int, int]] = set()  # (epoch, index) of the bad rows of this process's stream
         self.rng = np.random.default_rng([args.seed, args.process_index])

@@ -249,11 +249,39 @@ def test_token_mix_takes_each_masked_token_from_the_partner_only():
     torch.testing.assert_close(mixed[1:], plain[1:], rtol=0, atol=0)
 
 
-def test_token_mix_leaves_no_hook_behind():
+def test_a_forward_after_a_mixed_one_is_unmixed_and_no_forward_adds_or_removes_a_hook():
     model = tiny_model()
     inputs = make_inputs(model.config)
+    plain = model(**inputs).logits
+    embeddings = model.avssl.video_encoder.embeddings
+    hooks = [dict(embeddings._forward_hooks), dict(embeddings.patch_embeddings._forward_hooks)]
     model(**inputs, token_mix=all_false_mix(model.config, torch.tensor([1, 2, 0])))
-    assert not model.avssl.video_encoder.embeddings.patch_embeddings._forward_hooks
+    with pytest.raises(ValueError):  # a forward that fails after mixing leaves none behind either
+        model(
+            inputs["pixel_values"],
+            inputs["input_values"][:, :-1],
+            token_mix=all_false_mix(model.config, torch.arange(3)),
+        )
+    torch.testing.assert_close(model(**inputs).logits, plain, rtol=0, atol=0)
+    assert [dict(embeddings._forward_hooks), dict(embeddings.patch_embeddings._forward_hooks)] == hooks
+
+
+@pytest.mark.parametrize("video", ["videomae", "timesformer"])
+def test_the_compiled_model_runs_mixed_forwards_in_one_graph_without_recompiling(video):
+    torch._dynamo.reset()
+    model = tiny_model(video_config=dict(VIDEO_CONFIGS[video])).train()
+    compiled = torch.compile(model, backend="eager", fullgraph=True)  # fullgraph: a graph break is an error
+    slots, height, width = model.config.video_token_grid
+    with torch._dynamo.config.patch(error_on_recompile=True):
+        for seed in range(3):  # new clips, masks and partners
+            generator = torch.Generator().manual_seed(seed)
+            mask = torch.rand(3, slots * height * width, generator=generator) > 0.5
+            token_mix = (mask, torch.randperm(3, generator=generator))
+            mixed = compiled(**make_inputs(model.config, seed=seed), token_mix=token_mix)
+            mixed.logits.sum().backward()
+            torch.testing.assert_close(
+                mixed.logits, model(**make_inputs(model.config, seed=seed), token_mix=token_mix).logits
+            )
 
 
 # --- video-only baseline -----------------------------------------------------------------------------------------

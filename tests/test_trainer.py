@@ -15,6 +15,7 @@ import pytest
 import torch
 from runs import DEFAULT_CONFIG, assert_same_end, launch_two_processes, train
 from test_joint_forward import separate_forwards
+from torch._dynamo.utils import counters
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from transformers import TrainerCallback
@@ -331,6 +332,32 @@ def test_the_teacher_the_localizer_and_the_record_live_on_the_trainers_device_wh
     assert trainer.args.device.type == device.type
     held = [next(trainer.teacher.model.parameters()), next(trainer.localizer.parameters()), trainer.thresholds.record]
     assert [tensor.device.type for tensor in held] == [device.type] * 3
+
+
+def test_with_torch_compile_the_step_has_no_graph_break_and_later_steps_compile_nothing(tmp_path, rows):
+    AVSSLLocalizer(AVSSLLocalizerConfig(embed_dim=16, image_size=64)).save_pretrained(tmp_path / "localizer")
+    trainer = trainer_for(
+        tmp_path,
+        rows,
+        torch_compile_backend="eager",  # dynamo's graphs without inductor's code generation
+        mask_type="asl",
+        localizer_name_or_path=str(tmp_path / "localizer"),
+        supervised_warmup_epochs=1,  # 3 steps of L_s alone, then 3 of the whole method
+        max_steps=6,
+    )
+    graphs = []
+
+    class Graphs(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            graphs.append(counters["stats"]["unique_graphs"])
+
+    trainer.add_callback(Graphs())
+    torch._dynamo.reset()
+    counters.clear()
+    trainer.train()
+    assert not counters["graph_break"]
+    # the student without and with a token mix, the teacher, the localizer: made in the first semi-supervised step
+    assert graphs == [1, 1, 1, 4, 4, 4]
 
 
 def test_evaluate_tests_every_video_and_tells_the_callbacks(tmp_path, rows):
