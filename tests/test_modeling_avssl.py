@@ -173,6 +173,26 @@ def test_every_trainable_parameter_gets_a_gradient(video, pooling, audio):
 
 
 @pytest.mark.parametrize("video", ["videomae", "timesformer"])
+def test_under_bf16_autocast_the_outputs_and_gradients_follow_float32(video, device):
+    """Relative L2 error under 3e-2 for the logits and for all the gradients together (bf16 keeps 8 bits of
+    mantissa; measured 0.6-0.9% and 0.8-1.7% on the CPU)."""
+    model = tiny_model(video_config=dict(VIDEO_CONFIGS[video])).train().to(device)
+    inputs = {name: value.to(device) for name, value in make_inputs(model.config, batch_size=4).items()}
+    labels = torch.tensor([0, 1, 2, 0], device=device)
+
+    def run(bf16: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        model.zero_grad()
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            outputs = model(**inputs, labels=labels)
+        outputs.loss.backward()
+        return outputs.logits.detach().float(), torch.cat([p.grad.flatten() for p in model.parameters()])
+
+    float32, bf16 = run(False), run(True)
+    for low, high in zip(bf16, float32):
+        assert float((low - high).norm() / high.norm()) < 3e-2
+
+
+@pytest.mark.parametrize("video", ["videomae", "timesformer"])
 def test_gradient_checkpointing_gives_the_same_outputs_and_gradients(video):
     model = tiny_model(video_config=dict(VIDEO_CONFIGS[video])).train()
     inputs = make_inputs(model.config)

@@ -81,6 +81,14 @@ def test_the_scores_are_the_test_protocols_over_num_clips_clips(classify, folder
     assert classify(videos[2], num_clips=1) != predictions
 
 
+def test_the_pipeline_runs_on_the_device_it_is_given(folder, classify, videos, device):
+    on_device = pipeline("video-classification", model=str(folder), trust_remote_code=True, device=device)
+    assert on_device.model.device.type == device.type
+    for together, alone in zip(on_device(videos, num_clips=2, batch_size=2), classify(videos, num_clips=2)):
+        assert [p["label"] for p in together] == [p["label"] for p in alone]
+        torch.testing.assert_close([p["score"] for p in together], [p["score"] for p in alone], rtol=1e-4, atol=1e-5)
+
+
 def test_a_batch_of_videos_equals_one_at_a_time(classify, videos):
     one_by_one = [classify(video, num_clips=2) for video in videos]
 

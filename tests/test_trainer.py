@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 
 import datasets
 import pytest
@@ -86,9 +87,17 @@ def test_no_mixing_and_zero_weights_is_exactly_supervised_training(tmp_path, row
 
 
 @pytest.mark.parametrize("mask_type", ["asl", "tube", "none"])
-def test_the_one_pass_step_has_the_losses_and_gradients_of_the_three_pass_step(tmp_path, rows, monkeypatch, mask_type):
+def test_the_one_pass_step_has_the_losses_and_gradients_of_the_three_pass_step(
+    tmp_path, rows, monkeypatch, mask_type, device
+):
     AVSSLLocalizer(AVSSLLocalizerConfig(embed_dim=16, image_size=64)).save_pretrained(tmp_path / "localizer")
-    trainer = trainer_for(tmp_path, rows, mask_type=mask_type, localizer_name_or_path=str(tmp_path / "localizer"))
+    trainer = trainer_for(
+        tmp_path,
+        rows,
+        mask_type=mask_type,
+        localizer_name_or_path=str(tmp_path / "localizer"),
+        use_cpu=device.type == "cpu",
+    )
     trainer.model.eval().double()  # dropout off (the steps draw their masks differently); float64: no rounding
     trainer.teacher.model.double()
     if trainer.localizer is not None:
@@ -300,6 +309,39 @@ def test_a_step_reads_the_device_once_for_the_non_finite_check(tmp_path, rows, m
     assert {"loss_u", "loss_mix", "lambda", "threshold_mean"} <= set(trainer.state.log_history[0])
 
 
+@pytest.mark.gpu
+def test_a_cuda_step_makes_the_host_wait_for_the_device_once(tmp_path, rows):
+    """`torch.cuda.set_sync_debug_mode` warns at each operation that makes the host wait for the GPU."""
+    AVSSLLocalizer(AVSSLLocalizerConfig(embed_dim=16, image_size=64)).save_pretrained(tmp_path / "localizer")
+    trainer = trainer_for(
+        tmp_path,
+        rows,
+        use_cpu=False,
+        mask_type="asl",
+        localizer_name_or_path=str(tmp_path / "localizer"),
+        max_steps=4,
+        max_grad_norm=1.0,
+        logging_steps=4,
+    )
+    waits = []
+
+    class Waits(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kwargs):
+            self.catching = warnings.catch_warnings(record=True)
+            self.caught = self.catching.__enter__()
+            warnings.simplefilter("always")
+            torch.cuda.set_sync_debug_mode("warn")
+
+        def on_step_end(self, args, state, control, **kwargs):
+            torch.cuda.set_sync_debug_mode("default")
+            self.catching.__exit__(None, None, None)
+            waits.append([f"{w.filename}:{w.lineno}" for w in self.caught if "synchroniz" in str(w.message)])
+
+    trainer.add_callback(Waits())
+    trainer.train()
+    assert [len(step) for step in waits[:-1]] == [1] * 3, waits  # the last step also logs
+
+
 @pytest.mark.filterwarnings("ignore:This DataLoader will create")  # none is started
 def test_the_loaders_follow_the_dataloader_arguments_and_share_the_workers_and_the_cores(tmp_path, rows):
     trainer = trainer_for(
@@ -360,14 +402,14 @@ def test_with_torch_compile_the_step_has_no_graph_break_and_later_steps_compile_
     assert graphs == [1, 1, 1, 4, 4, 4]
 
 
-def test_evaluate_tests_every_video_and_tells_the_callbacks(tmp_path, rows):
+def test_evaluate_tests_every_video_and_tells_the_callbacks(tmp_path, rows, device):
     heard = []
 
     class Listener(TrainerCallback):
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):
             heard.append(metrics)
 
-    trainer = trainer_for(tmp_path, rows, eval_clips=2, eval_crops=1)
+    trainer = trainer_for(tmp_path, rows, eval_clips=2, eval_crops=3, use_cpu=device.type == "cpu")
     trainer.add_callback(Listener())
     metrics = trainer.evaluate(rows)
     assert metrics["eval_videos"] == 6 and metrics["eval_skipped"] == 0 and 0 <= metrics["eval_top1"] <= 1
