@@ -88,6 +88,16 @@ def measure(config: AVSSLConfig, labeled_batch: int = 1, unlabeled_ratio: int = 
     )
 
 
+def training_step_flops(config: AVSSLConfig, labeled_batch: int = 1, unlabeled_ratio: int = 5) -> int:
+    """Model FLOPs of one training step with ASL mixup (`asl_map_frames="tubelet"`): the student's forward and
+    backward (3 x its forward) on the labeled, strong and mixed clips, the teacher's forward on the weak clips and the
+    localizer's; gradient checkpointing's recomputation is not counted, as MFU conventions do."""
+    figures = measure(config, labeled_batch, unlabeled_ratio)
+    teacher = labeled_batch * unlabeled_ratio * figures.clip_flops  # attention is per clip: linear in the batch
+    student = figures.iteration_flops - teacher
+    return 3 * student + teacher + figures.localizer_flops["tubelet"]
+
+
 def format_report(config: AVSSLConfig, figures: Figures, labeled_batch: int, unlabeled_ratio: int) -> str:
     video = config.video_config
     header = (
