@@ -55,10 +55,9 @@ def asl_guided_mask(
 
     `maps` `(batch, slots, h, w)` on the token grid, `lam` `(batch,)`. The maps of every `window` adjacent slots are
     averaged (paper Fig. 5) and normalised; each window then draws exactly `round(lam[b] * h * w)` tokens without
-    replacement with those weights, kept by all of its slots. The draw is the weighted sampling without replacement of
-    `torch.multinomial`, done as the tokens with the highest `weight / E`, E ~ Exp(1) (Efraimidis and Spirakis), which
-    unlike `torch.multinomial` never reads the weights back to the host to check them. Returns bool
-    `(batch, slots*h*w)` on the maps' device.
+    replacement with those weights, kept by all of its slots: the tokens with the highest `weight / E`, E ~ Exp(1)
+    (Efraimidis and Spirakis), which is how `torch.multinomial` draws without replacement, less its check of the
+    weights, which reads them back to the host. Returns bool `(batch, slots*h*w)` on the maps' device.
     """
     batch, slots, height, width = maps.shape
     if slots % window:
