@@ -3,9 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from torch.nn import functional as F
 from transformers import ASTFeatureExtractor
 
-from modeling_avssl.data.audio import localizer_spectrogram, log_mel_fbank, log_spectrogram, spec_augment
+from modeling_avssl import AVSSLLocalizer, AVSSLLocalizerConfig
+from modeling_avssl.data.audio import localizer_spectrogram, log_mel_fbank, log_spectrogram, silence, spec_augment
+from modeling_avssl.data.avsynth import AVSynthSpec, make_clip
 
 
 @pytest.mark.parametrize(
@@ -92,3 +95,44 @@ def test_a_localizer_spectrogram_resamples_and_tiles_short_audio():
     assert features.shape == (1, 257, 200)
     peak = features[0].mean(dim=1).argmax().item()
     assert abs(peak * 16000 / 512 - 440) < 32  # the tone, at 16 kHz, over all 3 s
+
+
+FBANK_FEATURES = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 64, "max_length": 200}
+WAVEFORMS = {
+    "tone": 0.5 * np.sin(2 * np.pi * 440 * np.arange(48000) / 16000),
+    "noise": np.random.default_rng(2).normal(0, 0.3, 48000),
+    "silence": np.zeros(48000),
+}
+
+
+@pytest.mark.parametrize("features", [EZVSL_FEATURES, FBANK_FEATURES], ids=["ezvsl", "fbank"])
+@pytest.mark.parametrize("sound", WAVEFORMS)
+def test_a_localizers_specaugmented_spectrogram_is_never_louder_than_its_clip_nor_quieter_than_silence(
+    features, sound
+):
+    clean = localizer_spectrogram(WAVEFORMS[sound].astype(np.float32), 16000, features)[0].T
+    floor = silence(features)
+    assert floor <= clean.min() and (sound != "silence" or floor == clean.min())
+    for seed in range(20):
+        augmented = spec_augment(clean, generator=torch.Generator().manual_seed(seed), fill=floor)
+        assert floor <= augmented.min() and augmented.max() <= clean.max()
+
+
+def test_asl_maps_from_specaugmented_audio_stay_close_to_those_from_clean_audio():
+    """A converted FNAC localizer's features (EZ-VSL's normalised log spectrogram) masked with their silence: the map
+    of every AVSynth clip keeps a correlation of at least 0.999 with its clean map (0.98 with the dataset mean 0 they
+    were filled with before, louder than any sound)."""
+    torch.manual_seed(0)
+    localizer = AVSSLLocalizer(AVSSLLocalizerConfig(embed_dim=64, image_size=64, audio_features=EZVSL_FEATURES)).eval()
+    correlations = []
+    for index in range(12):
+        clip = make_clip(AVSynthSpec(), 0, "train", index)
+        frame = F.interpolate(torch.from_numpy(clip.frames[8]).permute(2, 0, 1)[None] / 255, size=(64, 64))
+        clean = localizer_spectrogram(clip.audio, 16000, EZVSL_FEATURES)
+        for seed in range(5):
+            generator = torch.Generator().manual_seed(seed)
+            augmented = spec_augment(clean[0].T, generator=generator, fill=silence(EZVSL_FEATURES)).T[None]
+            with torch.no_grad():
+                maps = [localizer(frame, spectrogram[None]).maps.flatten() for spectrogram in (clean, augmented)]
+            correlations.append(float(torch.corrcoef(torch.stack(maps))[0, 1]))
+    assert min(correlations) >= 0.999

@@ -3,6 +3,9 @@
 This is the project's only use of torchaudio (its Kaldi-compatible fbank), kept here so that it can be replaced.
 """
 
+import functools
+import json
+
 import numpy as np
 import torch
 import torchaudio
@@ -93,13 +96,30 @@ def localizer_spectrogram(waveform: np.ndarray | torch.Tensor, sample_rate: int,
     return ((spectrogram - features.get("mean", 0.0)) / features["std"]).unsqueeze(0)
 
 
+def silence(features: dict) -> float:
+    """The value a silent waveform takes in a localizer's audio `features`, what SpecAugment fills their masks with:
+    a mask then removes sound and adds none. (FNAC / EZ-VSL's log spectrograms are divided by 12, not centred, so
+    their 0 is louder than any sound, and the localizer max-pools its audio map.)"""
+    return _silence(json.dumps(features, sort_keys=True))
+
+
+@functools.lru_cache
+def _silence(features: str) -> float:
+    features = json.loads(features)
+    rate = features["sample_rate"]
+    waveform = torch.zeros(int(round(feature_seconds(features) * rate)))
+    return float(localizer_spectrogram(waveform, rate, features).min())  # fbank pads short audio with louder frames
+
+
 def spec_augment(
     features: torch.Tensor,
     freq_mask: int | None = None,
     time_mask: int | None = None,
     generator: torch.Generator | None = None,
+    fill: float = 0.0,
 ) -> torch.Tensor:
-    """One frequency and one time mask on normalised `(time, mel)` features, set to 0 (the dataset mean).
+    """One frequency and one time mask on normalised `(time, mel)` features, set to `fill`: by default 0, the dataset
+    mean of AST's normalised fbank (AST's own SpecAugment); a localizer's features take their `silence`.
 
     Widths are drawn uniformly from `[0, freq_mask)` and `[0, time_mask)`, as torchaudio's masking transforms do;
     by default they scale AST's 48 of 128 mel bins and 192 of 1024 frames to the size of `features`.
@@ -109,9 +129,9 @@ def spec_augment(
     time_mask = time_mask if time_mask is not None else max(1, round(FULL_SCALE_TIME_MASK * num_frames / 1024))
     masked = features.clone()
     start, width = _random_span(num_frames, time_mask, generator)
-    masked[start : start + width] = 0.0
+    masked[start : start + width] = fill
     start, width = _random_span(num_bins, freq_mask, generator)
-    masked[:, start : start + width] = 0.0
+    masked[:, start : start + width] = fill
     return masked
 
 

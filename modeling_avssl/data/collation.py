@@ -22,7 +22,7 @@ from datasets.distributed import split_dataset_by_node
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
 from ..decoding import DecodeError, describe, load_clip
-from .audio import fbank_seconds, localizer_spectrogram, log_mel_fbank, spec_augment
+from .audio import fbank_seconds, localizer_spectrogram, log_mel_fbank, silence, spec_augment
 from .bad_files import MAX_REPLACEMENTS, too_many_in_a_row
 from .sampling import ShardedStream
 from .video_transforms import VideoAugmentation, frames_to_video
@@ -39,7 +39,8 @@ class ClipTransform:
         strong: also make the strong views (unlabeled samples).
         localizer_features: the audio features of an ASL localizer (`AVSSLLocalizerConfig.audio_features`); with
             `strong`, the sample also carries its `localizer_spectrogram` `(1, freq, time)` of the audio centred on
-            the clip, SpecAugmented like the student's strong audio (the localizer reads A_aud(a), paper Sec. 3.3).
+            the clip, SpecAugmented like the student's strong audio (the localizer reads A_aud(a), paper Sec. 3.3), its
+            masks filled with the features' `silence`.
         decoder_threads: threads of each stream's decoder (0: one per core; see `decoder_threads`).
     """
 
@@ -93,7 +94,8 @@ class ClipTransform:
             views["strong_input_values"] = spec_augment(features, generator=generator)
             if self.localizer_features is not None:
                 spectrogram = localizer_spectrogram(clip.audio, self.sample_rate, self.localizer_features)
-                views["localizer_spectrogram"] = spec_augment(spectrogram[0].T, generator=generator).T[None]
+                fill = silence(self.localizer_features)
+                views["localizer_spectrogram"] = spec_augment(spectrogram[0].T, generator=generator, fill=fill).T[None]
         return views
 
     def model_inputs(self, batch: dict, device: torch.device) -> dict:
