@@ -5,11 +5,24 @@ row-major), True where a clip keeps its own token; `AVSSLForVideoClassification(
 them as they are.
 """
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
 
 MAP_EPSILON = 1e-3  # added to normalised maps so that every token can still be drawn
+
+
+def mixing_partners(batch: int, rng: np.random.Generator) -> np.ndarray:
+    """Each clip's mixing partner `(batch,)`: a uniformly random permutation in which no clip is its own partner
+    (rejection sampling: e ~ 2.7 draws on average), so that no mixed clip is its strong view and no L_c negative is a
+    copy of its positive. A batch of one has only itself."""
+    if batch < 2:
+        return np.arange(batch)
+    while True:
+        partners = rng.permutation(batch)
+        if (partners != np.arange(batch)).all():
+            return partners
 
 
 def kept_per_slot(lam: torch.Tensor, tokens_per_slot: int) -> torch.Tensor:

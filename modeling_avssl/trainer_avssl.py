@@ -36,7 +36,7 @@ from .evaluation import EvalCache, EvalViews, StreamedEvalViews, video_probabili
 from .joint_forward import Part, joint_forward
 from .losses import contrastive_loss, mix_loss, svformer_mix_loss, unlabeled_loss
 from .method_state import MethodCheckpoints, MethodState
-from .mixing import asl_guided_mask, maps_to_token_grid, mix_audio, tube_token_mask, tubelet_means
+from .mixing import asl_guided_mask, maps_to_token_grid, mix_audio, mixing_partners, tube_token_mask, tubelet_means
 from .modeling_localizer import AVSSLLocalizer
 from .schedules import with_lr_steps
 from .teacher import EMATeacher
@@ -350,7 +350,7 @@ class AVSSLTrainer(Trainer):
         batch, device = len(frames), frames.device
         a, b = args.beta_parameters
         lam = to_device(torch.from_numpy(self.rng.beta(a, b, size=batch)).float(), device)
-        partner = to_device(torch.from_numpy(self.rng.permutation(batch)), device)
+        partner = to_device(torch.from_numpy(mixing_partners(batch, self.rng)), device)
         generator = torch.Generator(device).manual_seed(int(self.rng.integers(2**62)))
         slots, height, width = config.video_token_grid
         if args.mask_type == "tube":

@@ -1,10 +1,20 @@
 """Behaviour of the token masks (ASL-guided and TubeToken) and of audio mixup."""
 
+import collections
+
+import numpy as np
 import pytest
 import torch
 
 from modeling_avssl import AVSSLForVideoClassification
-from modeling_avssl.mixing import asl_guided_mask, maps_to_token_grid, mix_audio, tube_token_mask, tubelet_means
+from modeling_avssl.mixing import (
+    asl_guided_mask,
+    maps_to_token_grid,
+    mix_audio,
+    mixing_partners,
+    tube_token_mask,
+    tubelet_means,
+)
 from tiny import make_inputs, make_tiny_config
 
 
@@ -135,3 +145,14 @@ def test_masks_are_drawn_on_the_device_of_their_inputs(device):
     for mask in (asl, tube):
         assert mask.device.type == device.type
         assert per_slot(mask, 4).sum(-1).tolist() == [[12] * 4, [24] * 4]  # round(0.25 * 49), round(0.5 * 49)
+
+
+def test_no_clip_is_its_own_mixing_partner_and_every_such_permutation_is_as_likely():
+    rng = np.random.default_rng(0)
+    for batch in range(2, 9):
+        for _ in range(50):
+            partners = mixing_partners(batch, rng)
+            assert sorted(partners) == list(range(batch)) and (partners != np.arange(batch)).all()
+    drawn = collections.Counter(tuple(mixing_partners(4, rng)) for _ in range(9000))
+    assert len(drawn) == 9 and min(drawn.values()) > 850 and max(drawn.values()) < 1150  # 4 clips: 9 derangements
+    assert mixing_partners(1, rng).tolist() == [0]

@@ -186,6 +186,21 @@ def test_the_mix_target_uses_the_lambda_and_partner_of_the_mixed_input(tmp_path,
     torch.testing.assert_close(seen["target"], lam[:, None] * probs + (1 - lam[:, None]) * probs[partner])
 
 
+def test_no_unlabeled_clip_is_mixed_with_itself(tmp_path, rows, monkeypatch):
+    trainer = trainer_for(tmp_path, rows, unlabeled=(1, 2, 3, 4, 5), unlabeled_ratio=5, mask_type="tube")
+    partners, audio_mixup = [], trainer_avssl.mix_audio
+
+    def mix_audio(features, partner, lam):
+        partners.append(partner.tolist())
+        return audio_mixup(features, partner, lam)
+
+    monkeypatch.setattr(trainer_avssl, "mix_audio", mix_audio)
+    inputs = one_batch(trainer)
+    for _ in range(20):  # a plain permutation of 5 leaves some clip in place 63% of the time
+        trainer.step(trainer.model, inputs["labeled"], inputs["unlabeled"])
+    assert all(partner[i] != i for partner in partners for i in range(5))
+
+
 def test_broken_labeled_and_unlabeled_files_are_replaced_and_the_run_goes_on(tmp_path):
     root = tmp_path / "clips"
     for i in range(6):
