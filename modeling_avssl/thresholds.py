@@ -1,13 +1,14 @@
 """Which pseudo labels are trusted: FixMatch's fixed threshold and FlexMatch's class-wise flexible thresholds.
 
-Both give `mask(probs, indices)`, a float mask `(B,)` over an unlabeled batch from the teacher's probabilities
-`(B, C)` and the samples' dataset indices `(B,)`. FlexMatch follows USB's implementation: a per-sample record holds the
-class each sample was last confidently predicted as (or -1); a class's learning effect sigma_c is how many samples
-the record gives it, normalised (with warm-up) by `max(max_c sigma_c, number of unused samples)`, and its threshold
-is `tau * M(beta_c)` with the convex `M(x) = x / (2 - x)`. A batch is masked with the thresholds of the record as it
-stands before the batch; then the record takes the batch's predictions whose maximum probability reaches `tau`. Under
-torch.distributed every process applies every process's predictions (batches have the same size on every process),
-so all records stay identical.
+Both give `class_thresholds()` and `mask(probs, indices)`, a float mask `(B,)` over an unlabeled batch from the
+teacher's probabilities `(B, C)` and the samples' dataset indices `(B,)`; `passes` applies a step's thresholds to any
+distribution (L_mix's mixed targets take those L_u was masked with). FlexMatch follows USB's implementation: a
+per-sample record holds the class each sample was last confidently predicted as (or -1); a class's learning effect
+sigma_c is how many samples the record gives it, normalised (with warm-up) by `max(max_c sigma_c, number of unused
+samples)`, and its threshold is `tau * M(beta_c)` with the convex `M(x) = x / (2 - x)`. A batch is masked with the
+thresholds of the record as it stands before the batch; then the record takes the batch's predictions whose maximum
+probability reaches `tau`. Under torch.distributed every process applies every process's predictions (batches have
+the same size on every process), so all records stay identical.
 
 Everything stays on the device of the probabilities (`to(device)` moves the record there): nothing here makes the host
 wait for the device.
@@ -15,6 +16,13 @@ wait for the device.
 
 import torch
 import torch.distributed as dist
+
+
+def passes(probs: torch.Tensor, class_thresholds: torch.Tensor) -> torch.Tensor:
+    """1 where the maximum of `probs` `(B, C)` reaches the threshold of its class (`class_thresholds` `(C,)`, or one
+    for every class `(1,)`): float `(B,)`."""
+    confidence, predicted = probs.detach().max(dim=-1)
+    return (confidence >= class_thresholds.expand(probs.shape[-1])[predicted]).float()
 
 
 class FixedThreshold:
@@ -32,12 +40,9 @@ class FixedThreshold:
         """`tau`, the one threshold of every class: `(1,)`."""
         return torch.full((1,), self.tau, device=self.device)
 
-    def confident(self, probs: torch.Tensor) -> torch.Tensor:
-        """1 where the maximum of `probs` `(B, C)` reaches `tau`: float `(B,)`."""
-        return (probs.max(dim=-1).values >= self.tau).float()
-
     def mask(self, probs: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
-        return self.confident(probs)
+        """1 where the maximum of `probs` `(B, C)` reaches `tau`: float `(B,)`."""
+        return passes(probs, self.class_thresholds())
 
     def state_dict(self) -> dict:
         return {}
@@ -80,15 +85,10 @@ class FlexMatchThresholds:
         effects = self.learning_effects()
         return self.tau * effects / (2 - effects)
 
-    def confident(self, probs: torch.Tensor) -> torch.Tensor:
-        """1 where the maximum of `probs` `(B, C)` reaches its class's threshold, without recording: float `(B,)`."""
-        confidence, predicted = probs.detach().max(dim=-1)
-        return (confidence >= self.class_thresholds()[predicted]).float()
-
     def mask(self, probs: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
-        """`confident(probs)`; then records the batch (of every process) where the maximum probability reaches
-        `tau`."""
-        mask = self.confident(probs)
+        """1 where the maximum of `probs` `(B, C)` reaches its class's threshold (`passes`); then records the batch (of
+        every process) where it reaches `tau`."""
+        mask = passes(probs, self.class_thresholds())
         confidence, predicted = probs.detach().max(dim=-1)
         self._record(*_gathered(indices, torch.where(confidence >= self.tau, predicted, _UNCHANGED)))
         return mask
@@ -127,4 +127,4 @@ def _gathered(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return tuple(torch.cat(everyone, dim=1))
 
 
-__all__ = ["FixedThreshold", "FlexMatchThresholds"]
+__all__ = ["FixedThreshold", "FlexMatchThresholds", "passes"]

@@ -40,7 +40,7 @@ from .mixing import asl_guided_mask, maps_to_token_grid, mix_audio, mixing_partn
 from .modeling_localizer import AVSSLLocalizer
 from .schedules import with_lr_steps
 from .teacher import EMATeacher
-from .thresholds import FixedThreshold, FlexMatchThresholds
+from .thresholds import FixedThreshold, FlexMatchThresholds, passes
 from .training_args import AVSSLTrainingArguments
 
 
@@ -285,7 +285,7 @@ class AVSSLTrainer(Trainer):
         semi_supervised = self.state.global_step >= self.supervised_warmup_steps and "index" in unlabeled
         diagnostics = {}
         if semi_supervised:
-            probs, mask, diagnostics = self._pseudo_labels(unlabeled)
+            probs, mask, thresholds, diagnostics = self._pseudo_labels(unlabeled)
             strong_audio = self._audio(unlabeled, "strong_input_values")
             parts.append(Part(unlabeled["strong_pixel_values"], strong_audio))
             if args.mask_type != "none":
@@ -305,7 +305,7 @@ class AVSSLTrainer(Trainer):
                     terms["loss_mix"] = svformer_mix_loss(mixed, probs, mask, partner, lam)
                 else:
                     target = lam[:, None] * probs + (1 - lam[:, None]) * probs[partner]
-                    terms["loss_mix"] = mix_loss(mixed, target, self.thresholds.confident(target))
+                    terms["loss_mix"] = mix_loss(mixed, target, passes(target, thresholds))  # L_u's thresholds
             if config.is_audio_visual:
                 video_embeds = torch.cat([output.video_embeds for output in outputs])
                 audio_embeds = torch.cat([output.audio_embeds for output in outputs])
@@ -321,14 +321,17 @@ class AVSSLTrainer(Trainer):
         """The batch's audio features under `key`, or None for a video-only model."""
         return batch[key] if self.teacher.model.config.is_audio_visual else None
 
-    def _pseudo_labels(self, unlabeled: dict) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+    def _pseudo_labels(
+        self, unlabeled: dict
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """The teacher's distributions `(B_u, classes)` on the weak views, the mask `(B_u,)` of those passing their
-        class thresholds, and the diagnostics (0-d tensors): how many pass, how many of all and of those (NaN when
-        none passes) are right on the hidden labels, the class thresholds."""
+        class thresholds, those thresholds (the step's one set, before FlexMatch records the batch), and the
+        diagnostics (0-d tensors): how many pass, how many of all and of those (NaN when none passes) are right on the
+        hidden labels, the class thresholds."""
         with self.accelerator.autocast():  # the student's precision (accelerate wraps only the student's forward)
             logits = self.teacher(unlabeled["pixel_values"], self._audio(unlabeled, "input_values")).logits
         probs = logits.float().softmax(dim=-1)
-        thresholds = self.thresholds.class_thresholds()  # those this batch is masked with
+        thresholds = self.thresholds.class_thresholds()  # those this batch is masked with, before it is recorded
         mask = self.thresholds.mask(probs, unlabeled["index"])
         correct = (probs.argmax(dim=-1) == unlabeled["hidden_labels"]).float()
         diagnostics = {
@@ -339,7 +342,7 @@ class AVSSLTrainer(Trainer):
             "threshold_mean": thresholds.mean(),
             "threshold_max": thresholds.max(),
         }
-        return probs, mask, diagnostics
+        return probs, mask, thresholds, diagnostics
 
     def _mixing(self, unlabeled: dict, config) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """lambda `(B,)`, the partner permutation `(B,)` and the token mask `(B, N)` of one mixed batch, on the

@@ -29,6 +29,7 @@ from modeling_avssl.data.collation import ClipTransform, decoder_threads, split_
 from modeling_avssl.data.sources import video_folder
 from modeling_avssl.divergence import NonFiniteTraining
 from modeling_avssl.model_card import starting_point
+from modeling_avssl.thresholds import FixedThreshold
 from modeling_avssl.trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
 from tiny import make_tiny_config
 from trees import write_broken, write_video
@@ -184,6 +185,24 @@ def test_the_mix_target_uses_the_lambda_and_partner_of_the_mixed_input(tmp_path,
     assert torch.equal(seen["mixed_audio"][mixed_rows], audio_mixup(unlabeled["strong_input_values"], partner, lam))
     probs = trainer.teacher(unlabeled["pixel_values"], unlabeled["input_values"]).logits.softmax(dim=-1)
     torch.testing.assert_close(seen["target"], lam[:, None] * probs + (1 - lam[:, None]) * probs[partner])
+
+
+def test_l_mix_is_masked_with_the_thresholds_l_u_was_masked_with(tmp_path, rows, monkeypatch):
+    """One step, one set of thresholds, however recording the batch changes them (here: past any confidence)."""
+
+    class Rising(FixedThreshold):
+        def mask(self, probs, indices):
+            mask = super().mask(probs, indices)
+            self.tau = 1.01
+            return mask
+
+    trainer = trainer_for(tmp_path, rows, mask_type="tube")
+    trainer.thresholds = Rising(0.0)
+    masks, mixup = [], trainer_avssl.mix_loss
+    monkeypatch.setattr(trainer_avssl, "mix_loss", lambda *args: masks.append(args[2]) or mixup(*args))
+    inputs = one_batch(trainer)
+    _, _, terms, _ = trainer.step(trainer.model, inputs["labeled"], inputs["unlabeled"])
+    assert masks[0].tolist() == [1.0, 1.0, 1.0] and terms["loss_mix"] > 0  # threshold 0, as L_u's
 
 
 def test_no_unlabeled_clip_is_mixed_with_itself(tmp_path, rows, monkeypatch):
