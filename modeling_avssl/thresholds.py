@@ -3,16 +3,18 @@
 Both give `class_thresholds()` and `mask(probs, indices)`, a float mask `(B,)` over an unlabeled batch from the
 teacher's probabilities `(B, C)` and the samples' dataset indices `(B,)`; `passes` applies a step's thresholds to any
 distribution (L_mix's mixed targets take those L_u was masked with). FlexMatch follows USB's implementation: a
-per-sample record holds the class each sample was last confidently predicted as (or -1); a class's learning effect
-sigma_c is how many samples the record gives it, normalised (with warm-up) by `max(max_c sigma_c, number of unused
-samples)`, and its threshold is `tau * M(beta_c)` with the convex `M(x) = x / (2 - x)`. A batch is masked with the
-thresholds of the record as it stands before the batch; then the record takes the batch's predictions whose maximum
-probability reaches `tau`. Under torch.distributed every process applies every process's predictions (batches have
-the same size on every process), so all records stay identical.
+per-sample record holds the class each unlabeled sample was last confidently predicted as (or -1); a class's learning
+effect sigma_c is how many samples the record gives it, normalised (with warm-up) by `max(max_c sigma_c, number of
+unused samples)`, and its threshold is `tau * M(beta_c)` with the convex `M(x) = x / (2 - x)`. A batch is masked with
+the thresholds of the record as it stands before the batch; then the record takes the batch's predictions whose
+maximum probability reaches `tau`. Under torch.distributed every process applies every process's predictions
+(batches have the same size on every process), so all records stay identical.
 
 Everything stays on the device of the probabilities (`to(device)` moves the record there): nothing here makes the host
 wait for the device.
 """
+
+from collections.abc import Sequence
 
 import torch
 import torch.distributed as dist
@@ -52,31 +54,37 @@ class FixedThreshold:
 
 
 class FlexMatchThresholds:
-    """FlexMatch's class-wise thresholds over `num_samples` unlabeled samples of `num_classes` classes.
+    """FlexMatch's class-wise thresholds over the unlabeled samples of a data set of `num_classes` classes.
 
     Args:
         num_classes: number of classes.
-        num_samples: size of the unlabeled set (indices lie in `[0, num_samples)`).
+        num_samples: size of the data set; a sample's dataset index (in `[0, num_samples)`) is its place in the record.
         tau: the upper threshold.
         warmup: count unused samples in the normaliser (FlexMatch's threshold warm-up).
+        labeled: the dataset indices of the labeled samples, kept out of the record: neither used nor unused, so that
+            it counts the unlabeled samples alone, as FlexMatch's record does.
     """
 
-    def __init__(self, num_classes: int, num_samples: int, tau: float, warmup: bool = True):
+    def __init__(
+        self, num_classes: int, num_samples: int, tau: float, warmup: bool = True, labeled: Sequence[int] = ()
+    ):
         self.num_classes, self.tau, self.warmup = num_classes, tau, warmup
-        self.record = torch.full((num_samples,), -1, dtype=torch.long)
+        self.labeled = torch.as_tensor(labeled, dtype=torch.long)
+        self.record = torch.full((num_samples,), _UNUSED, dtype=torch.long)
+        self.record[self.labeled] = _LABELED
 
     def to(self, device: torch.device | str) -> "FlexMatchThresholds":
         """Keeps the record on `device`, where the probabilities are."""
-        self.record = self.record.to(device)
+        self.record, self.labeled = self.record.to(device), self.labeled.to(device)
         return self
 
     def learning_effects(self) -> torch.Tensor:
         """beta_c `(C,)`: each class's count in the record over the normaliser (all zeros while the record is
         empty)."""
         ones = torch.ones_like(self.record)
-        counts = torch.zeros(self.num_classes + 1, dtype=torch.long, device=self.record.device)
-        counts = counts.index_add_(0, self.record + 1, ones).float()  # [unused, sigma_0, ..., sigma_{C-1}]
-        unused, counts = counts[0], counts[1:]
+        counts = torch.zeros(self.num_classes + 2, dtype=torch.long, device=self.record.device)
+        counts = counts.index_add_(0, self.record - _LABELED, ones).float()  # [labeled, unused, sigma_0, ...]
+        unused, counts = counts[1], counts[2:]
         normaliser = torch.maximum(counts.max(), unused) if self.warmup else counts.max()
         return counts / normaliser.clamp_min(1)
 
@@ -111,9 +119,11 @@ class FlexMatchThresholds:
                 f"The FlexMatch record holds {len(state['record'])} samples; this run has {len(self.record)}."
             )
         self.record = state["record"].to(self.record.device, self.record.dtype)
+        self.record[self.labeled] = _LABELED  # records saved before labeled samples were kept out had them unused
 
 
-_UNCHANGED = -2  # in a batch's updates: the sample's prediction was not confident enough to be recorded
+_UNUSED, _LABELED = -1, -2  # in the record: no confident prediction yet; a labeled sample
+_UNCHANGED = -3  # in a batch's updates: the sample's prediction was not confident enough to be recorded
 
 
 def _gathered(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -205,6 +205,13 @@ def test_l_mix_is_masked_with_the_thresholds_l_u_was_masked_with(tmp_path, rows,
     assert masks[0].tolist() == [1.0, 1.0, 1.0] and terms["loss_mix"] > 0  # threshold 0, as L_u's
 
 
+def test_flexmatch_counts_the_unlabeled_clips_alone(tmp_path, rows):
+    trainer = trainer_for(tmp_path, rows, threshold="flex", labeled=(0, 1, 2), unlabeled=(3, 4, 5))
+    confident = torch.tensor([[0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.05, 0.9, 0.05]])
+    trainer.thresholds.mask(confident, torch.tensor([3, 4, 5]))  # every unlabeled clip is recorded: none unused
+    assert trainer.thresholds.learning_effects().tolist() == [1.0, 0.5, 0.0]
+
+
 def test_no_unlabeled_clip_is_mixed_with_itself(tmp_path, rows, monkeypatch):
     trainer = trainer_for(tmp_path, rows, unlabeled=(1, 2, 3, 4, 5), unlabeled_ratio=5, mask_type="tube")
     partners, audio_mixup = [], trainer_avssl.mix_audio
