@@ -22,6 +22,7 @@ import evaluate
 import numpy as np
 import torch
 import torch.distributed as dist
+import torch.distributed.nn.functional as dist_nn
 from datasets.distributed import split_dataset_by_node
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
@@ -91,6 +92,15 @@ class _JointBatches:
             yield {"labeled": self.prepare(batch), "unlabeled": {}}
         for batch, unlabeled in zip(labeled, self.unlabeled):
             yield {"labeled": self.prepare(batch), "unlabeled": self.prepare(unlabeled)}
+
+
+def _every_process(tensor: torch.Tensor) -> torch.Tensor:
+    """`tensor` `(b, ...)` of every process, concatenated in rank order, the gradient of each part flowing back to its
+    own process (`torch.distributed.nn`'s all_gather sums them there); as is in one process. Every process then
+    computes the same L_c over the whole batch, and the data-parallel mean of the gradients is the whole batch's."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return tensor
+    return torch.cat(dist_nn.all_gather(tensor))
 
 
 class AVSSLTrainer(Trainer):
@@ -309,6 +319,8 @@ class AVSSLTrainer(Trainer):
             if config.is_audio_visual:
                 video_embeds = torch.cat([output.video_embeds for output in outputs])
                 audio_embeds = torch.cat([output.audio_embeds for output in outputs])
+                if args.contrastive_negatives == "global":
+                    video_embeds, audio_embeds = _every_process(video_embeds), _every_process(audio_embeds)
                 terms["loss_c"] = contrastive_loss(video_embeds, audio_embeds, args.contrastive_temperature)
         weights = {"loss_u": args.gamma_u, "loss_mix": args.gamma_mix, "loss_c": args.gamma_contrastive}
         loss = terms["loss_s"]

@@ -85,6 +85,14 @@ class AVSSLTrainingArguments(TrainingArguments):
     )
     ema_decay: float = field(default=0.99, metadata={"help": "decay of the EMA teacher"})
     contrastive_temperature: float = field(default=0.05, metadata={"help": "temperature of L_c"})
+    contrastive_negatives: str = field(
+        default="global",
+        metadata={
+            "help": "global: L_c contrasts the clips of every process (K is the whole batch, gathered with their "
+            "gradients), as one process with the whole batch does, whatever the number of processes; local: the "
+            "clips of each process alone"
+        },
+    )
     supervised_warmup_epochs: float = field(
         default=0.0,
         metadata={"help": "epochs of L_s alone; the teacher is then made from the student, as SVFormer does"},
@@ -120,6 +128,7 @@ class AVSSLTrainingArguments(TrainingArguments):
             "mask_type": ("none", "tube", "asl"),
             "mix_loss": ("probabilities", "svformer"),
             "asl_map_frames": ("every", "tubelet"),
+            "contrastive_negatives": ("global", "local"),
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

@@ -15,6 +15,7 @@ import datasets
 import pytest
 import torch
 from runs import DEFAULT_CONFIG, assert_same_end, launch_two_processes, train
+from safetensors.torch import load_file
 from test_joint_forward import separate_forwards
 from torch._dynamo.utils import counters
 from torch.overrides import TorchFunctionMode
@@ -708,6 +709,24 @@ def test_the_model_card_names_the_starting_weights():
     assert paper == "started from `MCG-NJU/videomae-base` and `MIT/ast-finetuned-audioset-10-10-0.4593`"
     video_only = start("--model_name_or_path", "", "--audio_model_name_or_path", "none")
     assert video_only == "started from `MCG-NJU/videomae-base`"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("negatives", ["global", "local"])
+def test_two_processes_with_global_negatives_train_as_one_with_the_whole_batch(tmp_path, avsynth, negatives):
+    """Both read the same clips (the streams are sharded by position); with no mixing nothing else differs, so only
+    L_c's negatives (every process's clips, or each process's own) can tell the runs apart."""
+    no_mixing = ["--max_steps", "3", "--mask_type", "none", "--gamma_mix", "0", "--contrastive_negatives", negatives]
+    train(tiny_run(tmp_path / "one", avsynth, *no_mixing, "--per_device_train_batch_size", "2"))
+    two = tiny_run(tmp_path / "two", avsynth, *no_mixing, "--per_device_train_batch_size", "1")
+    launch = launch_two_processes(tmp_path / "processes.json", two)
+    assert launch.returncode == 0, launch.stderr[-3000:]
+    one, two = (load_file(tmp_path / run / "model.safetensors") for run in ("one", "two"))
+    differences = [float((one[name] - two[name]).abs().max()) for name in one]
+    if negatives == "global":
+        assert max(differences) < 1e-5
+    else:  # each process contrasts half the clips: a different loss, different weights
+        assert max(differences) > 1e-4
 
 
 @pytest.mark.slow
