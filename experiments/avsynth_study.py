@@ -3,17 +3,18 @@
     python experiments/avsynth_study.py [--seeds 0 1 2] [--rows ...] [--max-steps N] [--eval-samples 240]
         [--out outputs/study]
 
-Every run is `train_avssl.py configs/avsynth.yaml` (the default run) with the row's overrides, the seed as both the
-labeled split's and the training seed, the default run's steps (or `--max-steps`) and `--eval-samples` test videos
-evenly spaced over the test set (so every class). The rows, 1 label per class unless named 5-shot: supervised-only
-(tested every 50 steps: its last test and its best one, the oracle stopping step no real run can choose); video-only
-TubeToken; audio-visual TubeToken without and with the contrastive loss; ASL without and with it; ASL without L_mix
-(`gamma_mix 0`: what the mixed clips add at all); ASL with windows of 2 and 4 slots; and the 5-shot pair,
-supervised-only (with its oracle) and ASL. The ASL rows use the default run's frozen localizer
-(`pretrained/avsynth_localizer`). Writes `study.csv` (one line per run: top-1 and top-5 of the saved
-student, the teacher's top-1, the teacher's pseudo-label accuracy at the start and the end of the semi-supervised
-phase), `study.png` (mean and std per row) and prints the table, with each row's mean gain over its paired
-supervised-only rows (same seed and shots) and the spread of the gains.
+Every run is `train_avssl.py configs/avsynth.yaml` (the default run) with the row's variant file of
+`configs/variants/` (Table 2's baselines, as a user runs them after a data set's config) and overrides, the seed as
+both the labeled split's and the training seed, the default run's steps (or `--max-steps`) and `--eval-samples` test
+videos evenly spaced over the test set (so every class). The rows, 1 label per class unless named 5-shot:
+supervised-only (tested every 50 steps: its last test and its best one, the oracle stopping step no real run can
+choose); video-only TubeToken; audio-visual TubeToken without and with the contrastive loss (TubeToken rows draw lambda
+from Beta(1, 1), as their variant files say); ASL without and with it; ASL without L_mix (`gamma_mix 0`: what the
+mixed clips add at all); ASL with windows of 2 and 4 slots; and the 5-shot pair, supervised-only (with its oracle)
+and ASL. The ASL rows use the default run's frozen localizer (`pretrained/avsynth_localizer`). Writes `study.csv` (one
+line per run: top-1 and top-5 of the saved student, the teacher's top-1, the teacher's pseudo-label accuracy at the
+start and the end of the semi-supervised phase), `study.png` (mean and std per row) and prints the table, with each
+row's mean gain over its paired supervised-only rows (same seed and shots) and the spread of the gains.
 """
 
 import argparse
@@ -34,31 +35,32 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NO_UNLABELED = ["--mask_type", "none", "--gamma_u", "0", "--gamma_mix", "0", "--gamma_contrastive", "0"]
 ORACLE = ["--eval_strategy", "steps", "--eval_steps", "50"]  # the supervised-only runs are tested every 50 steps
 FIVE_SHOT = ["--shots", "5"]
-ROWS = {
-    "supervised only": NO_UNLABELED + ORACLE,
-    "V, TubeToken": ["--audio_model_name_or_path", "none", "--mask_type", "tube", "--gamma_contrastive", "0"],
-    "V+A, TubeToken": ["--mask_type", "tube", "--gamma_contrastive", "0"],
-    "V+A, TubeToken + contrastive": ["--mask_type", "tube"],
-    "V+A, ASL": ["--mask_type", "asl", "--gamma_contrastive", "0"],
-    "V+A, ASL + contrastive": ["--mask_type", "asl"],
-    "V+A, ASL + contrastive, no L_mix": ["--mask_type", "asl", "--gamma_mix", "0"],
-    "V+A, ASL + contrastive, window 2": ["--mask_type", "asl", "--asl_window", "2"],
-    "V+A, ASL + contrastive, window 4": ["--mask_type", "asl", "--asl_window", "4"],
-    "5-shot, supervised only": FIVE_SHOT + NO_UNLABELED + ORACLE,
-    "5-shot, V+A, ASL + contrastive": FIVE_SHOT + ["--mask_type", "asl"],
+VARIANTS = os.path.join(ROOT, "configs", "variants")
+ROWS = {  # a row's variant file (Table 2's baselines; none for the default, the paper's method) and its overrides
+    "supervised only": (None, NO_UNLABELED + ORACLE),
+    "V, TubeToken": ("video_tube_flex.yaml", []),
+    "V+A, TubeToken": ("av_tube.yaml", []),
+    "V+A, TubeToken + contrastive": ("av_tube_contrastive.yaml", []),
+    "V+A, ASL": ("asl_no_contrastive.yaml", []),
+    "V+A, ASL + contrastive": (None, []),
+    "V+A, ASL + contrastive, no L_mix": (None, ["--gamma_mix", "0"]),
+    "V+A, ASL + contrastive, window 2": (None, ["--asl_window", "2"]),
+    "V+A, ASL + contrastive, window 4": (None, ["--asl_window", "4"]),
+    "5-shot, supervised only": (None, FIVE_SHOT + NO_UNLABELED + ORACLE),
+    "5-shot, V+A, ASL + contrastive": (None, FIVE_SHOT),
 }
 ORACLE_ROWS = {"supervised only": "supervised only, best step (oracle)"}
 ORACLE_ROWS["5-shot, supervised only"] = "5-shot, supervised only, best step (oracle)"
 
 
-def run(row: str, seed: int, args: argparse.Namespace) -> dict:
-    """Trains and evaluates one row with one seed in a fresh process; returns its CSV line."""
-    out = os.path.join(args.out, row.replace(", ", "_").replace(" ", "-").replace("+", ""), f"seed{seed}")
-    command = [
-        sys.executable,
-        os.path.join(ROOT, "train_avssl.py"),
+def train_arguments(row: str, seed: int, args: argparse.Namespace, out: str) -> list[str]:
+    """`train_avssl.py`'s arguments for one row and seed: the default run's config, the row's variant file, its
+    overrides."""
+    variant, overrides = ROWS[row]
+    return [
         os.path.join(ROOT, "configs", "avsynth.yaml"),
-        *ROWS[row],
+        *([os.path.join(VARIANTS, variant)] if variant else []),
+        *overrides,
         "--output_dir",
         out,
         "--supervised_baseline",
@@ -73,6 +75,12 @@ def run(row: str, seed: int, args: argparse.Namespace) -> dict:
         "--disable_tqdm",
         "true",
     ]
+
+
+def run(row: str, seed: int, args: argparse.Namespace) -> dict:
+    """Trains and evaluates one row with one seed in a fresh process; returns its CSV line."""
+    out = os.path.join(args.out, row.replace(", ", "_").replace(" ", "-").replace("+", ""), f"seed{seed}")
+    command = [sys.executable, os.path.join(ROOT, "train_avssl.py"), *train_arguments(row, seed, args, out)]
     start = time.perf_counter()
     subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(os.path.join(out, "eval_results.json")) as handle:
