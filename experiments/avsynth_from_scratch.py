@@ -31,10 +31,9 @@ import os
 import time
 
 import torch
+from avsynth_probes import decode, model_inputs, probe, standardised, summaries
 from tensor_training import fit
 from torch.nn import functional as F
-from torchvision.transforms.v2 import functional as TF
-from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from modeling_avssl.arguments import parse_arguments
 from modeling_avssl.building import build_model, load_data, processor_for
@@ -44,29 +43,6 @@ from modeling_avssl.losses import contrastive_loss
 
 
 DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs", "avsynth.yaml")
-MEAN = torch.tensor(IMAGENET_DEFAULT_MEAN).view(1, 1, 3, 1, 1)
-STD = torch.tensor(IMAGENET_DEFAULT_STD).view(1, 1, 3, 1, 1)
-
-
-def decode(source, transform: ClipTransform, audio: bool) -> dict[str, torch.Tensor]:
-    """The weak views (with `audio`, also the fbank) and labels of every clip of `source`, and `shape_of` /
-    `motion_of` `(C,)`: the index of each class's shape and motion (AVSynth's class names are `motion-shape`)."""
-    views = [transform(video, [index]) for index, video in enumerate(source.dataset["video"])]
-    motions, shapes = ([name.split("-")[part] for name in source.classes] for part in (0, 1))
-    return {
-        "pixel_values": transform.augmentation.normalize(torch.stack([view["pixel_values"] for view in views])),
-        **({"input_values": torch.stack([view["input_values"] for view in views])} if audio else {}),
-        "label": torch.tensor(source.dataset["label"]),
-        "shape_of": torch.tensor([sorted(set(shapes)).index(shape) for shape in shapes]),
-        "motion_of": torch.tensor([sorted(set(motions)).index(motion) for motion in motions]),
-    }
-
-
-def shift_hue(pixel_values: torch.Tensor) -> torch.Tensor:
-    """Normalised clips `(B, T, 3, H, W)` with each clip's hue shifted by its own random amount in [-0.5, 0.5]."""
-    frames = (pixel_values * STD + MEAN).clamp(0, 1)
-    shifted = torch.stack([TF.adjust_hue(clip, float(torch.rand(1)) - 0.5) for clip in frames])
-    return (shifted - MEAN) / STD
 
 
 def shifted_fbank(input_values: torch.Tensor) -> torch.Tensor:
@@ -99,52 +75,15 @@ def training_loss(
     return contrastive_loss(outputs.video_embeds, outputs.audio_embeds, temperature)
 
 
-def model_inputs(split: dict[str, torch.Tensor], rows: torch.Tensor | slice) -> dict[str, torch.Tensor]:
-    """The model's inputs for `rows` of `split`."""
-    return {name: split[name][rows] for name in ("pixel_values", "input_values") if name in split}
-
-
-@torch.no_grad()
-def summaries(model, split: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Logits `(N, C)`, video and audio summaries `(N, D)` of every clip (audio None for a video-only model), in
-    eval mode."""
-    model.eval()
-    outputs = [model(**model_inputs(split, slice(start, start + 100))) for start in range(0, len(split["label"]), 100)]
-    model.train()
-    logits, video = (torch.cat([getattr(output, name) for output in outputs]) for name in ("logits", "video_embeds"))
-    audio = torch.cat([output.audio_embeds for output in outputs]) if "input_values" in split else None
-    return logits, video, audio
-
-
-def probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor) -> float:
-    """Test accuracy of a linear classifier trained (Adam, 300 full-batch steps) on L2-normalised features."""
-    train_x, test_x = F.normalize(train_x, dim=-1) * 5, F.normalize(test_x, dim=-1) * 5
-    linear = torch.nn.Linear(train_x.shape[1], int(train_y.max()) + 1)
-    optimizer = torch.optim.Adam(linear.parameters(), lr=1e-2, weight_decay=1e-4)
-    for _ in range(300):
-        optimizer.zero_grad()
-        F.cross_entropy(linear(train_x), train_y).backward()
-        optimizer.step()
-    with torch.no_grad():
-        return (linear(test_x).argmax(-1) == test_y).float().mean().item()
-
-
-def standardised(train_x: torch.Tensor, test_x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Both feature sets `(N, D)` standardised per feature with the mean and std of `train_x` (all training clips,
-    labeled or not)."""
-    mean, std = train_x.mean(0), train_x.std(0) + 1e-6
-    return (train_x - mean) / std, (test_x - mean) / std
-
-
 def shapes(split: dict[str, torch.Tensor]) -> torch.Tensor:
     """Each clip's shape index `(N,)`."""
     return split["shape_of"][split["label"]]
 
 
-def report(model, train: dict, test: dict, objective: str, standardise: bool = False) -> str:
+def report(model, train: dict, test: dict, objective: str, augmentation, standardise: bool = False) -> str:
     """One line on the model now: its test top-1 (supervised) or the linear probes of its summaries (contrastive),
     with `standardise`, on summaries standardised per feature first."""
-    logits, test_video, test_audio = summaries(model, test)
+    logits, test_video, test_audio = summaries(model, test, augmentation)
     similarity = F.normalize(test_video, dim=-1) @ F.normalize(test_video, dim=-1).T
     collapse = f"video summaries' mean cosine {similarity.mean():.2f}"
     if objective == "supervised":
@@ -156,7 +95,7 @@ def report(model, train: dict, test: dict, objective: str, standardise: bool = F
             f"test top-1 {(predicted == label).float().mean():.3f} (shape right {right['shape_of']:.3f}, motion right "
             f"{right['motion_of']:.3f}), {collapse}"
         )
-    _, train_video, train_audio = summaries(model, train)
+    _, train_video, train_audio = summaries(model, train, augmentation)
     both, test_both = torch.cat([train_video, train_audio], 1), torch.cat([test_video, test_audio], 1)
     if standardise:
         both, test_both = standardised(both, test_both)
@@ -223,19 +162,19 @@ def main() -> None:
     if args.shots is not None:
         split = labeled_split(train_source.dataset["label"], train_source.classes, args.shots, data_args.split_seed)
         rows = torch.tensor(split.labeled)
-    print(f"before training: {report(model, train, test, args.objective, args.standardise)}")
+    augmentation = transform.augmentation
+    print(f"before training: {report(model, train, test, args.objective, augmentation, args.standardise)}")
     start = time.perf_counter()
 
     def batch_loss(batch: torch.Tensor, epoch: int) -> torch.Tensor:
-        inputs = model_inputs(train, batch)
-        if args.hue_shift_from is not None and epoch >= args.hue_shift_from:
-            inputs["pixel_values"] = shift_hue(inputs["pixel_values"])
+        hue_shift = args.hue_shift_from is not None and epoch >= args.hue_shift_from
+        inputs = model_inputs(train, batch, augmentation, hue_shift)
         return training_loss(model, inputs, train["label"][batch], args.objective, args.temperature)
 
     def after_epoch(epoch: int, loss: float) -> None:
         line = f"epoch {epoch + 1}: loss {loss:.3f} ({time.perf_counter() - start:.0f} s)"
         if (epoch + 1) % args.report_every == 0 or epoch + 1 == args.epochs:
-            line += f"; {report(model, train, test, args.objective, args.standardise)}"
+            line += f"; {report(model, train, test, args.objective, augmentation, args.standardise)}"
         print(line, flush=True)
 
     fit(

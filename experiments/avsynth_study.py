@@ -1,7 +1,7 @@
 """Table 2 of the paper on AVSynth: each way of using the unlabeled clips, over several seeds (labeled splits).
 
     python experiments/avsynth_study.py [--seeds 0 1 2] [--rows ...] [--max-steps N] [--eval-samples 240]
-        [--out outputs/study]
+        [--validation-samples N] [--overrides --name value ...] [--out outputs/study]
 
 Every run is `train_avssl.py configs/avsynth.yaml` (the default run) with the row's variant file of
 `configs/variants/` (Table 2's baselines, as a user runs them after a data set's config) and overrides, the seed as
@@ -14,7 +14,10 @@ mixed clips add at all); ASL with windows of 2 and 4 slots; and the 5-shot pair,
 and ASL. The ASL rows use the default run's frozen localizer (`pretrained/avsynth_localizer`). Writes `study.csv` (one
 line per run: top-1 and top-5 of the saved student, the teacher's top-1, the teacher's pseudo-label accuracy at the
 start and the end of the semi-supervised phase), `study.png` (mean and std per row) and prints the table, with each
-row's mean gain over its paired supervised-only rows (same seed and shots) and the spread of the gains.
+row's mean gain over its paired supervised-only rows (same seed and shots) and the spread of the gains. With
+`--validation-samples N` every run holds N unlabeled training clips out and is evaluated on them instead of the test
+split (`train_avssl.py --validation_samples`), for choosing settings; `--overrides` (last) adds `train_avssl.py`
+arguments to every run.
 """
 
 import argparse
@@ -72,8 +75,10 @@ def train_arguments(row: str, seed: int, args: argparse.Namespace, out: str) -> 
         *(["--max_steps", str(args.max_steps)] if args.max_steps else []),
         "--max_eval_samples",
         str(args.eval_samples),
+        *(["--validation_samples", str(args.validation_samples)] if args.validation_samples else []),
         "--disable_tqdm",
         "true",
+        *args.overrides,
     ]
 
 
@@ -143,6 +148,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--max-steps", type=int, default=None, help="the default run's steps unless given")
     parser.add_argument("--eval-samples", type=int, default=240)
+    parser.add_argument(
+        "--validation-samples",
+        type=int,
+        default=0,
+        help="hold this many unlabeled training clips out and evaluate on them, not on the test split (to choose "
+        "settings)",
+    )
+    parser.add_argument(
+        "--overrides", nargs=argparse.REMAINDER, default=[], help="train_avssl.py arguments of every run"
+    )
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     parser.add_argument("--out", default="outputs/study")
     args = parser.parse_args()

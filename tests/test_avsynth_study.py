@@ -10,7 +10,7 @@ from modeling_avssl.arguments import parse_arguments
 
 def test_each_row_trains_as_its_name_says_the_tubetoken_ones_from_their_variant_files(tmp_path):
     study = script("experiments/avsynth_study.py")
-    options = argparse.Namespace(max_steps=None, eval_samples=240)
+    options = argparse.Namespace(max_steps=None, eval_samples=240, validation_samples=0, overrides=[])
     for row in study["ROWS"]:
         model, data, _, training = parse_arguments(study["train_arguments"](row, 3, options, str(tmp_path)))
         supervised = row.endswith("supervised only")
