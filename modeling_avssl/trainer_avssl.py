@@ -149,7 +149,9 @@ class AVSSLTrainer(Trainer):
             if num_unlabeled_indices is None and isinstance(unlabeled, datasets.IterableDataset):
                 raise ValueError("FlexMatch over a streamed unlabeled set needs num_unlabeled_indices.")
             size = num_unlabeled_indices if num_unlabeled_indices is not None else max(unlabeled["index"]) + 1
-            self.thresholds = FlexMatchThresholds(num_classes, size, args.tau, labeled=labeled["index"])
+            self.thresholds = FlexMatchThresholds(
+                num_classes, size, args.tau, warmup=args.flexmatch_warmup, labeled=labeled["index"]
+            )
         else:
             self.thresholds = FixedThreshold(args.tau)
         self.thresholds.to(args.device)

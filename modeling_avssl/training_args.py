@@ -63,6 +63,13 @@ class AVSSLTrainingArguments(TrainingArguments):
     )
     threshold: str = field(default="flex", metadata={"help": "fixed (FixMatch) or flex (FlexMatch)"})
     tau: float = field(default=0.3, metadata={"help": "confidence threshold (FlexMatch's upper threshold)"})
+    flexmatch_warmup: bool = field(
+        default=True,
+        metadata={
+            "help": "FlexMatch's threshold warm-up: the unused unlabeled clips count in the normaliser, which keeps "
+            "every threshold near 0 until most clips have been confidently predicted once"
+        },
+    )
     mask_type: str = field(default="asl", metadata={"help": "none, tube (TubeToken) or asl (ASL-guided)"})
     mix_beta: list[float] = field(
         default_factory=lambda: [5.0, 10.0],

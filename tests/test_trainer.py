@@ -206,6 +206,11 @@ def test_l_mix_is_masked_with_the_thresholds_l_u_was_masked_with(tmp_path, rows,
     assert masks[0].tolist() == [1.0, 1.0, 1.0] and terms["loss_mix"] > 0  # threshold 0, as L_u's
 
 
+def test_flexmatchs_threshold_warm_up_can_be_turned_off(tmp_path, rows):
+    assert trainer_for(tmp_path, rows, threshold="flex").thresholds.warmup
+    assert not trainer_for(tmp_path, rows, threshold="flex", flexmatch_warmup=False).thresholds.warmup
+
+
 def test_flexmatch_counts_the_unlabeled_clips_alone(tmp_path, rows):
     trainer = trainer_for(tmp_path, rows, threshold="flex", labeled=(0, 1, 2), unlabeled=(3, 4, 5))
     confident = torch.tensor([[0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.05, 0.9, 0.05]])
