@@ -13,7 +13,8 @@ from Beta(1, 1), as their variant files say); ASL without and with it; ASL witho
 mixed clips add at all); ASL with windows of 2 and 4 slots; and the 5-shot pair, supervised-only (with its oracle)
 and ASL. The ASL rows use the default run's frozen localizer (`pretrained/avsynth_localizer`). Writes `study.csv` (one
 line per run: top-1 and top-5 of the saved student, the teacher's top-1, the teacher's pseudo-label accuracy at the
-start and the end of the semi-supervised phase), `study.png` (mean and std per row) and prints the table, with each
+start and the end of the semi-supervised phase (of the batches, and, with `--overrides --pseudo_label_eval true`, on
+all unlabeled clips), the share above threshold then), `study.png` (mean and std per row) and prints the table, with each
 row's mean gain over its paired supervised-only rows (same seed and shots) and the spread of the gains. With
 `--validation-samples N` every run holds N unlabeled training clips out and is evaluated on them instead of the test
 split (`train_avssl.py --validation_samples`), for choosing settings; `--overrides` (last) adds `train_avssl.py`
@@ -83,17 +84,25 @@ def train_arguments(row: str, seed: int, args: argparse.Namespace, out: str) -> 
 
 
 def run(row: str, seed: int, args: argparse.Namespace) -> dict:
-    """Trains and evaluates one row with one seed in a fresh process; returns its CSV line."""
+    """Trains and evaluates one row with one seed in a fresh process (unless `--out` holds the finished run already:
+    a stopped study goes on where it stopped); returns its CSV line."""
     out = os.path.join(args.out, row.replace(", ", "_").replace(" ", "-").replace("+", ""), f"seed{seed}")
-    command = [sys.executable, os.path.join(ROOT, "train_avssl.py"), *train_arguments(row, seed, args, out)]
     start = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not os.path.exists(os.path.join(out, "eval_results.json")):
+        command = [sys.executable, os.path.join(ROOT, "train_avssl.py"), *train_arguments(row, seed, args, out)]
+        subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with open(os.path.join(out, "eval_results.json")) as handle:
         metrics = json.load(handle)
     with open(os.path.join(out, "trainer_state.json")) as handle:
         log = json.load(handle)["log_history"]
     tests = [(entry["eval_top1"], entry["step"]) for entry in log if "eval_top1" in entry] or [(None, None)]
-    pseudo = [entry["pseudo_label_accuracy"] for entry in log if "pseudo_label_accuracy" in entry]
+
+    def first_and_last(name: str) -> tuple[float | None, float | None]:
+        """A logged diagnostic over the first and the last 40 semi-supervised steps (2 logged windows each)."""
+        values = [entry[name] for entry in log if name in entry]
+        return (np.mean(values[:2]), np.mean(values[-2:])) if values else (None, None)
+
+    pseudo, above = first_and_last("pseudo_label_accuracy"), first_and_last("above_threshold")
     return {
         "row": row,
         "seed": seed,
@@ -102,9 +111,12 @@ def run(row: str, seed: int, args: argparse.Namespace) -> dict:
         "teacher_top1": metrics.get("teacher_top1"),
         "best_top1": max(tests)[0],
         "best_step": max(tests)[1],
-        # the teacher's pseudo labels over the first and the last 40 semi-supervised steps (2 logged windows)
-        "pseudo_start": np.mean(pseudo[:2]) if pseudo else None,
-        "pseudo_end": np.mean(pseudo[-2:]) if pseudo else None,
+        "pseudo_start": pseudo[0],  # the teacher's pseudo labels of the batches
+        "pseudo_end": pseudo[1],
+        "teacher_unlabeled_start": metrics.get("unlabeled_teacher_top1_start"),  # on all unlabeled clips
+        "teacher_unlabeled_end": metrics.get("unlabeled_teacher_top1_end"),  # (with --pseudo_label_eval true)
+        "above_threshold_start": above[0],
+        "above_threshold_end": above[1],
         "seconds": round(time.perf_counter() - start),
     }
 
@@ -164,6 +176,7 @@ def main() -> None:
     os.makedirs(args.out, exist_ok=True)
     results = []
     fields = ["row", "seed", "top1", "top5", "teacher_top1", "best_top1", "best_step", "pseudo_start", "pseudo_end"]
+    fields += ["teacher_unlabeled_start", "teacher_unlabeled_end", "above_threshold_start", "above_threshold_end"]
     with open(os.path.join(args.out, "study.csv"), "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=[*fields, "seconds"])
         writer.writeheader()
