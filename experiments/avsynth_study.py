@@ -14,8 +14,8 @@ mixed clips add at all); ASL with windows of 2 and 4 slots; and the 5-shot pair,
 and ASL. The ASL rows use the default run's frozen localizer (`pretrained/avsynth_localizer`). Writes `study.csv` (one
 line per run: top-1 and top-5 of the saved student, the teacher's top-1, the teacher's pseudo-label accuracy at the
 start and the end of the semi-supervised phase (of the batches, and, with `--overrides --pseudo_label_eval true`, on
-all unlabeled clips), the share above threshold then), `study.png` (mean and std per row) and prints the table, with each
-row's mean gain over its paired supervised-only rows (same seed and shots) and the spread of the gains. With
+all unlabeled clips), the share above threshold then), `study.png` (mean and std per row) and prints the table, with
+each row's mean gain over its paired supervised-only rows (same seed and shots) and the spread of the gains. With
 `--validation-samples N` every run holds N unlabeled training clips out and is evaluated on them instead of the test
 split (`train_avssl.py --validation_samples`), for choosing settings; `--overrides` (last) adds `train_avssl.py`
 arguments to every run.
