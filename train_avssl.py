@@ -19,15 +19,15 @@ import time
 import torch.distributed as dist
 from transformers import set_seed
 
-from modeling_avssl.arguments import parse_arguments
-from modeling_avssl.baseline import supervised_baseline
-from modeling_avssl.building import build_model, load_data, processor_for, spread_subset
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.splits import hold_out, load_or_create_split, source_labels, split_rows
-from modeling_avssl.localizer_training import prepare_localizer
-from modeling_avssl.model_card import write_model_card
-from modeling_avssl.run_summary import MasksToTrackers, save_pictures, summary
-from modeling_avssl.trainer_avssl import AVSSLTrainer
+from modeling_avssl.localizer.training import prepare_localizer
+from modeling_avssl.method.trainer import AVSSLTrainer
+from modeling_avssl.run.arguments import parse_arguments
+from modeling_avssl.run.baseline import supervised_baseline
+from modeling_avssl.run.components import build_model, load_data, processor_for, spread_subset
+from modeling_avssl.run.model_card import write_model_card
+from modeling_avssl.run.summary import MasksToTrackers, save_pictures, summary
 
 
 logger = logging.getLogger("train_avssl")

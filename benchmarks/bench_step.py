@@ -25,13 +25,13 @@ from modeling_avssl import (
     AVSSLForVideoClassification,
     AVSSLLocalizer,
     AVSSLLocalizerConfig,
-    trainer_avssl,
 )
 from modeling_avssl.data import VideoAugmentation
 from modeling_avssl.data.avsynth import generate
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.sources import video_folder
-from modeling_avssl.trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
+from modeling_avssl.method import trainer as trainer_module
+from modeling_avssl.method.trainer import AVSSLTrainer, AVSSLTrainingArguments
 
 
 def encoders(size: int, patch: int, frames: int, hidden: int, layers: int, mel: int, length: int) -> dict:
@@ -137,13 +137,13 @@ def benchmark(name: str, values: dict, localizer_size: int, data: str, folder: s
         target = {"teacher": trainer.teacher, "trainer": trainer, "thresholds": trainer.thresholds}.get(owner)
         for attribute in [names] if isinstance(names, str) else names:
             if owner == "module":
-                setattr(trainer_avssl, attribute, timed(getattr(trainer_avssl, attribute), times[part]))
+                setattr(trainer_module, attribute, timed(getattr(trainer_module, attribute), times[part]))
             elif attribute == "__call__":
                 type(target).__call__ = timed(type(target).__call__, times[part])
             else:
                 setattr(target, attribute, timed(getattr(target, attribute), times[part]))
     trainer.optimizer.step = timed(trainer.optimizer.step, times["optimizer step"])
-    joint_forward = trainer_avssl.joint_forward
+    joint_forward = trainer_module.joint_forward
 
     def three_passes(model, parts):
         return [model(part.pixel_values, part.input_values, token_mix=part.token_mix) for part in parts]
@@ -159,7 +159,7 @@ def benchmark(name: str, values: dict, localizer_size: int, data: str, folder: s
     totals, breakdowns = defaultdict(list), {}
     for _ in range(rounds):
         for variant, (one_pass, map_frames) in VARIANTS.items():
-            trainer_avssl.joint_forward = joint_forward if one_pass else three_passes
+            trainer_module.joint_forward = joint_forward if one_pass else three_passes
             trainer.args.asl_map_frames = map_frames
             step()
             for values_ in times.values():
@@ -169,7 +169,7 @@ def benchmark(name: str, values: dict, localizer_size: int, data: str, folder: s
             parts = {part: sum(values_) / steps for part, values_ in times.items()}
             parts["student forward + backward"] = total - sum(parts.values())
             breakdowns[variant] = parts  # the last round's
-    trainer_avssl.joint_forward = joint_forward
+    trainer_module.joint_forward = joint_forward
     print(f"\n{name}: {sum(p.numel() for p in trainer.model.parameters()) / 1e6:.2f}M parameters")
     before = totals[next(iter(VARIANTS))]
     for variant, values_ in totals.items():

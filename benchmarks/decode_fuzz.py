@@ -2,7 +2,7 @@
 
     python benchmarks/decode_fuzz.py [--mutations 24] [--starts 10] [--seed 0] [--keep DIR]
 
-Writes the cases of `modeling_avssl.data.media_corpus` (clean ones, the NaN-audio one, and `--mutations` damaged
+Writes the cases of `media_corpus` (clean ones, the NaN-audio one, and `--mutations` damaged
 copies of each clean one: truncated, bytes replaced, a span zeroed, concatenated), then calls `load_clip` on each
 at the 5 test positions and `--starts` random training starts. A clean case must give the frames and audio of its
 no-seek decode, placed where they were written; the NaN case that or `DecodeError` (when the clip's window holds
@@ -17,13 +17,17 @@ import argparse
 import collections
 import os
 import signal
+import sys
 import tempfile
 import time
 
 import numpy as np
 
-from modeling_avssl.data import media_corpus
 from modeling_avssl.decoding import DecodeError, load_clip
+
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
+import media_corpus  # noqa: E402  (the tests' corpus of media files whose every frame and sample is known)
 
 
 NUM_FRAMES, FRAME_STRIDE, AUDIO_SECONDS = 8, 2, 2.0

@@ -50,12 +50,12 @@ from safetensors.torch import load_file
 from transformers import TrainerCallback, pipeline
 
 from modeling_avssl import AVSSLConfig, AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLocalizerConfig
-from modeling_avssl.building import processor_for
+from modeling_avssl.commands.flops import training_step_flops
 from modeling_avssl.data.avsynth import AVSynthSpec, generate
 from modeling_avssl.data.collation import ClipTransform, split_workers
 from modeling_avssl.data.sources import video_folder
-from modeling_avssl.report import training_step_flops
-from modeling_avssl.trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
+from modeling_avssl.method.trainer import AVSSLTrainer, AVSSLTrainingArguments
+from modeling_avssl.run.components import processor_for
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -35,11 +35,11 @@ from avsynth_probes import decode, model_inputs, probe, standardised, summaries
 from tensor_training import fit
 from torch.nn import functional as F
 
-from modeling_avssl.arguments import parse_arguments
-from modeling_avssl.building import build_model, load_data, processor_for
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.splits import labeled_split
-from modeling_avssl.losses import contrastive_loss
+from modeling_avssl.method.losses import contrastive_loss
+from modeling_avssl.run.arguments import parse_arguments
+from modeling_avssl.run.components import build_model, load_data, processor_for
 
 
 DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs", "avsynth.yaml")

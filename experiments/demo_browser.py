@@ -1,4 +1,4 @@
-"""Drives the demo app (`modeling_avssl.demo`) in headless Chromium as a user would: uploads a video, presses
+"""Drives the demo app (`modeling_avssl.commands.demo`) in headless Chromium as a user would: uploads a video, presses
 Classify, and reads the labels the page shows; with `--screenshot`, saves the page. Needs Debian's `chromium` and
 `chromium-driver` packages and the `selenium` package.
 
@@ -16,8 +16,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 from transformers import AutoModelForVideoClassification, AutoProcessor
 
 from modeling_avssl import AVSSLVideoClassificationPipeline
-from modeling_avssl.demo import SHIPPED_LOCALIZER, build_demo
-from modeling_avssl.modeling_localizer import AVSSLLocalizer
+from modeling_avssl.commands.demo import SHIPPED_LOCALIZER, build_demo
+from modeling_avssl.localizer.modeling_localizer import AVSSLLocalizer
 
 
 BROWSER, DRIVER = "chromium", "chromedriver"

@@ -22,9 +22,9 @@ import torch
 from modeling_avssl import AVSSLLocalizer
 from modeling_avssl.data import load_clip
 from modeling_avssl.data.avsynth import AVSynthSpec, generate
-from modeling_avssl.localization_metrics import box_mask, ciou, uniform_map, upsample_map
-from modeling_avssl.localizer_training import localizer_inputs
-from modeling_avssl.mixing import maps_to_token_grid, tubelet_means
+from modeling_avssl.localizer.metrics import box_mask, ciou, uniform_map, upsample_map
+from modeling_avssl.localizer.training import localizer_inputs
+from modeling_avssl.method.mixing import maps_to_token_grid, tubelet_means
 
 
 FRAMES, STRIDE, TUBELET, GRID = 8, 2, 2, (4, 4)

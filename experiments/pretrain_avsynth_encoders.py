@@ -42,12 +42,12 @@ from tqdm.auto import tqdm
 from transformers import VideoMAEForPreTraining, set_seed
 
 from modeling_avssl import AVSSLConfig, AVSSLForVideoClassification
-from modeling_avssl.arguments import parse_arguments as run_arguments
-from modeling_avssl.building import load_data, processor_for
 from modeling_avssl.data.avsynth import CLASSES, MOTIONS, SHAPES, generate
 from modeling_avssl.data.collation import ClipTransform
-from modeling_avssl.losses import contrastive_loss
-from modeling_avssl.mixing import tube_token_mask
+from modeling_avssl.method.losses import contrastive_loss
+from modeling_avssl.method.mixing import tube_token_mask
+from modeling_avssl.run.arguments import parse_arguments as run_arguments
+from modeling_avssl.run.components import load_data, processor_for
 
 
 DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs", "avsynth.yaml")

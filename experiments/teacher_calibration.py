@@ -20,11 +20,11 @@ import numpy as np
 import torch
 
 from modeling_avssl import AVSSLForVideoClassification
-from modeling_avssl.arguments import parse_arguments
-from modeling_avssl.building import load_data, processor_for
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.splits import LabeledSplit
-from modeling_avssl.evaluation import EvalViews, video_probabilities
+from modeling_avssl.method.evaluation import EvalViews, video_probabilities
+from modeling_avssl.run.arguments import parse_arguments
+from modeling_avssl.run.components import load_data, processor_for
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

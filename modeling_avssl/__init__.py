@@ -8,6 +8,7 @@ code, so that `save_pretrained` writes an `auto_map`, the model files and the `v
 from transformers import AutoConfig, AutoModel, AutoModelForVideoClassification, AutoProcessor
 
 from .configuration_avssl import AVSSLConfig, AVSSLLocalizerConfig
+from .localizer.modeling_localizer import AVSSLLocalizer, AVSSLLocalizerOutput
 from .modeling_avssl import (
     AVSSLForVideoClassification,
     AVSSLModel,
@@ -15,7 +16,6 @@ from .modeling_avssl import (
     AVSSLPreTrainedModel,
     AVSSLVideoClassifierOutput,
 )
-from .modeling_localizer import AVSSLLocalizer, AVSSLLocalizerOutput
 from .pipeline_avssl import AVSSLVideoClassificationPipeline
 from .processing_avssl import AVSSLProcessor
 

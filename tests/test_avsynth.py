@@ -6,8 +6,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from modeling_avssl.commands.data import main as data_command
 from modeling_avssl.data import load_clip
-from modeling_avssl.data.__main__ import main as data_command
 from modeling_avssl.data.avsynth import CLASSES, SHAPES, AVSynthSpec, generate, make_clip
 
 

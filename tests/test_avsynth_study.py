@@ -5,7 +5,7 @@ import argparse
 
 from runs import script
 
-from modeling_avssl.arguments import parse_arguments
+from modeling_avssl.run.arguments import parse_arguments
 
 
 def test_each_row_trains_as_its_name_says_the_tubetoken_ones_from_their_variant_files(tmp_path):

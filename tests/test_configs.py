@@ -11,12 +11,12 @@ from runs import train
 from transformers import TrainerCallback
 
 from modeling_avssl import AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLocalizerConfig
-from modeling_avssl.arguments import parse_arguments
-from modeling_avssl.building import load_data
 from modeling_avssl.data import VideoAugmentation
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.splits import load_or_create_split, split_rows
-from modeling_avssl.trainer_avssl import AVSSLTrainer
+from modeling_avssl.method.trainer import AVSSLTrainer
+from modeling_avssl.run.arguments import parse_arguments
+from modeling_avssl.run.components import load_data
 from tiny import make_tiny_config
 from trees import write_video
 

@@ -1,11 +1,11 @@
-"""Behaviour of `python -m modeling_avssl.data inspect` and `prepare` on small trees."""
+"""Behaviour of `python -m modeling_avssl.commands.data inspect` and `prepare` on small trees."""
 
 import json
 
 import pytest
 
+from modeling_avssl.commands.data import main as data_command
 from modeling_avssl.data import load_clip
-from modeling_avssl.data.__main__ import main as data_command
 from modeling_avssl.data.sources import webdataset
 from trees import write_broken, write_video
 

@@ -1,13 +1,14 @@
-"""`load_clip` against the fuzz corpus (`modeling_avssl.data.media_corpus`): on every kind of file it gives the frames
+"""`load_clip` against the fuzz corpus (`media_corpus`): on every kind of file it gives the frames
 and audio of a decode without seeking, on one clock, or raises `DecodeError` naming the file; nothing else. The large
 corpus is `benchmarks/decode_fuzz.py`."""
 
 import os
 
+import media_corpus
 import numpy as np
 import pytest
 
-from modeling_avssl.data import DecodeError, load_clip, media_corpus
+from modeling_avssl.data import DecodeError, load_clip
 from modeling_avssl.decoding import probe
 
 

@@ -12,8 +12,8 @@ from runs import DEFAULT_CONFIG
 from runs import train as main
 
 from modeling_avssl import AVSSLConfig, AVSSLLocalizer
-from modeling_avssl.arguments import parse_arguments
-from modeling_avssl.building import spread_subset
+from modeling_avssl.run.arguments import parse_arguments
+from modeling_avssl.run.components import spread_subset
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,4 +1,4 @@
-"""The demo app (`python -m modeling_avssl.demo`): what it computes for a video, and the page a user sees in a
+"""The demo app (`python -m modeling_avssl.commands.demo`): what it computes for a video, and the page a user sees in a
 browser (headless Chromium)."""
 
 import gradio as gr
@@ -13,8 +13,8 @@ from modeling_avssl import (
     AVSSLLocalizerConfig,
     AVSSLVideoClassificationPipeline,
 )
-from modeling_avssl.building import processor_for
-from modeling_avssl.demo import analyse, build_demo
+from modeling_avssl.commands.demo import analyse, build_demo
+from modeling_avssl.run.components import processor_for
 from tiny import make_tiny_config
 from trees import write_broken, write_video
 

@@ -9,8 +9,9 @@ import shutil
 import pytest
 from runs import ROOT, assert_same_end, launch_two_processes
 
-from modeling_avssl import AVSSLForVideoClassification, checkpoints
-from modeling_avssl.checkpoints import CheckpointError
+from modeling_avssl import AVSSLForVideoClassification
+from modeling_avssl.method import checkpoints
+from modeling_avssl.method.checkpoints import CheckpointError
 
 
 pytestmark = pytest.mark.slow  # several training runs on two processes

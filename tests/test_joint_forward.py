@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from modeling_avssl import AVSSLForVideoClassification
-from modeling_avssl.joint_forward import Part, joint_forward, joint_token_mix
-from modeling_avssl.mixing import tube_token_mask
+from modeling_avssl.method.joint_forward import Part, joint_forward, joint_token_mix
+from modeling_avssl.method.mixing import tube_token_mask
 from tiny import TINY_TIMESFORMER, make_inputs, make_tiny_config
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from modeling_avssl.localization_metrics import box_mask, centre_prior, ciou, summarize, uniform_map, upsample_map
+from modeling_avssl.localizer.metrics import box_mask, centre_prior, ciou, summarize, uniform_map, upsample_map
 
 
 def test_a_map_equal_to_the_box_scores_one_when_it_keeps_the_boxs_share_of_pixels():

@@ -7,9 +7,9 @@ from torch.nn import functional as F
 from torchvision.models import resnet18
 
 from modeling_avssl.configuration_avssl import AVSSLLocalizerConfig
-from modeling_avssl.convert_localizer import convert
-from modeling_avssl.convert_localizer import main as convert_command
-from modeling_avssl.modeling_localizer import AVSSLLocalizer, localization_losses
+from modeling_avssl.localizer.convert import convert
+from modeling_avssl.localizer.convert import main as convert_command
+from modeling_avssl.localizer.modeling_localizer import AVSSLLocalizer, localization_losses
 
 
 class OfficialLocalizer(nn.Module):

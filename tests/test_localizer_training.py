@@ -9,8 +9,8 @@ from transformers import TrainingArguments
 from modeling_avssl import AVSSLLocalizer, AVSSLLocalizerConfig
 from modeling_avssl.data.avsynth import generate
 from modeling_avssl.data.bad_files import BadFileMonitor
-from modeling_avssl.localizer_training import LocalizerClips, LocalizerTrainer, train_localizer
-from modeling_avssl.modeling_localizer import localization_losses
+from modeling_avssl.localizer.modeling_localizer import localization_losses
+from modeling_avssl.localizer.training import LocalizerClips, LocalizerTrainer, train_localizer
 
 
 FEATURES = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 32, "max_length": 64}

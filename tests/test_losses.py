@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from modeling_avssl.losses import contrastive_loss, mix_loss, svformer_mix_loss, unlabeled_loss
+from modeling_avssl.method.losses import contrastive_loss, mix_loss, svformer_mix_loss, unlabeled_loss
 
 
 def test_unlabeled_loss_is_the_masked_cross_entropy_averaged_over_the_whole_batch():

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from modeling_avssl import AVSSLForVideoClassification
-from modeling_avssl.mixing import (
+from modeling_avssl.method.mixing import (
     asl_guided_mask,
     maps_to_token_grid,
     mix_audio,

@@ -9,10 +9,11 @@ import torch
 from runs import run_without_the_package
 from transformers import pipeline
 
-from modeling_avssl import AVSSLForVideoClassification, AVSSLVideoClassificationPipeline, evaluation
-from modeling_avssl.building import processor_for
+from modeling_avssl import AVSSLForVideoClassification, AVSSLVideoClassificationPipeline
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.decoding import DecodeError
+from modeling_avssl.method import evaluation
+from modeling_avssl.run.components import processor_for
 from tiny import make_tiny_config
 from trees import write_broken, write_video
 
@@ -70,7 +71,7 @@ def test_bytes_and_a_file_object_give_the_scores_of_the_path(classify, videos):
 def test_the_scores_are_the_test_protocols_over_num_clips_clips(classify, folder, videos):
     model, processor = classify.model, classify.processor
     transform = ClipTransform.from_processor(processor, model.config.video_input_shape[0], strong=False)
-    views = evaluation.test_views(videos[2], transform, clips=2, crops=1)
+    views = evaluation.protocol_views(videos[2], transform, clips=2, crops=1)
     expected = evaluation.video_probabilities(model, [views], transform.augmentation)[0]
 
     predictions = classify(videos[2], num_clips=2)

@@ -1,11 +1,11 @@
-"""`python -m modeling_avssl.predict`: labels and scores of a video from a saved model folder."""
+"""`python -m modeling_avssl.commands.predict`: labels and scores of a video from a saved model folder."""
 
 import os
 
 import pytest
 from runs import train
 
-from modeling_avssl.predict import main as predict_command
+from modeling_avssl.commands.predict import main as predict_command
 from trees import write_broken, write_video
 
 

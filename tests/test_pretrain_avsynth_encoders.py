@@ -11,9 +11,9 @@ from safetensors.torch import load_file
 from transformers import VideoMAEForPreTraining
 
 from modeling_avssl import AVSSLForVideoClassification
-from modeling_avssl.arguments import parse_arguments
-from modeling_avssl.building import build_model
 from modeling_avssl.data.avsynth import CLASSES
+from modeling_avssl.run.arguments import parse_arguments
+from modeling_avssl.run.components import build_model
 from tiny import make_inputs, make_tiny_config
 
 

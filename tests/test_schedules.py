@@ -4,7 +4,7 @@ import pytest
 import torch
 from transformers import get_scheduler
 
-from modeling_avssl.schedules import with_lr_steps
+from modeling_avssl.method.schedules import with_lr_steps
 
 
 def rates(scheduler, steps: int) -> list[float]:

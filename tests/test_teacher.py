@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from modeling_avssl.teacher import EMATeacher
+from modeling_avssl.method.teacher import EMATeacher
 
 
 def test_the_teacher_moves_a_fraction_of_the_way_to_the_student():

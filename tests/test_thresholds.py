@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from modeling_avssl.thresholds import FixedThreshold, FlexMatchThresholds
+from modeling_avssl.method.thresholds import FixedThreshold, FlexMatchThresholds
 
 
 def probs_of(*rows):

@@ -22,16 +22,18 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from transformers import TrainerCallback
 
-from modeling_avssl import AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLocalizerConfig, evaluation, trainer_avssl
-from modeling_avssl.arguments import parse_arguments
-from modeling_avssl.checkpoints import CheckpointError
+from modeling_avssl import AVSSLForVideoClassification, AVSSLLocalizer, AVSSLLocalizerConfig
 from modeling_avssl.data import VideoAugmentation
 from modeling_avssl.data.collation import ClipTransform, decoder_threads, split_workers
 from modeling_avssl.data.sources import video_folder
-from modeling_avssl.divergence import NonFiniteTraining
-from modeling_avssl.model_card import starting_point
-from modeling_avssl.thresholds import FixedThreshold
-from modeling_avssl.trainer_avssl import AVSSLTrainer, AVSSLTrainingArguments
+from modeling_avssl.method import evaluation
+from modeling_avssl.method import trainer as trainer_module
+from modeling_avssl.method.checkpoints import CheckpointError
+from modeling_avssl.method.non_finite import NonFiniteTraining
+from modeling_avssl.method.thresholds import FixedThreshold
+from modeling_avssl.method.trainer import AVSSLTrainer, AVSSLTrainingArguments
+from modeling_avssl.run.arguments import parse_arguments
+from modeling_avssl.run.model_card import starting_point
 from tiny import make_tiny_config
 from trees import write_broken, write_video
 
@@ -120,7 +122,7 @@ def test_the_one_pass_step_has_the_losses_and_gradients_of_the_three_pass_step(
         return {"loss": loss.detach(), **{k: v.detach() for k, v in terms.items()}}, diagnostics, gradients
 
     one_pass = step()
-    monkeypatch.setattr(trainer_avssl, "joint_forward", separate_forwards)
+    monkeypatch.setattr(trainer_module, "joint_forward", separate_forwards)
     three_pass = step()
 
     expected = {"loss", "loss_s", "loss_u", "loss_c"} | ({"loss_mix"} if mask_type != "none" else set())
@@ -159,7 +161,7 @@ def test_no_gradient_reaches_the_teacher_or_the_localizer(tmp_path, rows, featur
 def test_the_mix_target_uses_the_lambda_and_partner_of_the_mixed_input(tmp_path, rows, monkeypatch):
     trainer = trainer_for(tmp_path, rows, mask_type="tube", mix_beta=[2.0])
     seen = {}
-    student_forward, audio_mixup = trainer.model.forward, trainer_avssl.mix_audio
+    student_forward, audio_mixup = trainer.model.forward, trainer_module.mix_audio
 
     def forward(pixel_values, input_values=None, labels=None, token_mix=None):
         if token_mix is not None:
@@ -175,8 +177,8 @@ def test_the_mix_target_uses_the_lambda_and_partner_of_the_mixed_input(tmp_path,
         return logits.sum() * 0
 
     monkeypatch.setattr(trainer.model, "forward", forward)
-    monkeypatch.setattr(trainer_avssl, "mix_audio", mix_audio)
-    monkeypatch.setattr(trainer_avssl, "mix_loss", mix_loss)
+    monkeypatch.setattr(trainer_module, "mix_audio", mix_audio)
+    monkeypatch.setattr(trainer_module, "mix_loss", mix_loss)
     inputs = one_batch(trainer)
     trainer.compute_loss(trainer.model, inputs)
 
@@ -199,8 +201,8 @@ def test_l_mix_is_masked_with_the_thresholds_l_u_was_masked_with(tmp_path, rows,
 
     trainer = trainer_for(tmp_path, rows, mask_type="tube")
     trainer.thresholds = Rising(0.0)
-    masks, mixup = [], trainer_avssl.mix_loss
-    monkeypatch.setattr(trainer_avssl, "mix_loss", lambda *args: masks.append(args[2]) or mixup(*args))
+    masks, mixup = [], trainer_module.mix_loss
+    monkeypatch.setattr(trainer_module, "mix_loss", lambda *args: masks.append(args[2]) or mixup(*args))
     inputs = one_batch(trainer)
     _, _, terms, _ = trainer.step(trainer.model, inputs["labeled"], inputs["unlabeled"])
     assert masks[0].tolist() == [1.0, 1.0, 1.0] and terms["loss_mix"] > 0  # threshold 0, as L_u's
@@ -220,13 +222,13 @@ def test_flexmatch_counts_the_unlabeled_clips_alone(tmp_path, rows):
 
 def test_no_unlabeled_clip_is_mixed_with_itself(tmp_path, rows, monkeypatch):
     trainer = trainer_for(tmp_path, rows, unlabeled=(1, 2, 3, 4, 5), unlabeled_ratio=5, mask_type="tube")
-    partners, audio_mixup = [], trainer_avssl.mix_audio
+    partners, audio_mixup = [], trainer_module.mix_audio
 
     def mix_audio(features, partner, lam):
         partners.append(partner.tolist())
         return audio_mixup(features, partner, lam)
 
-    monkeypatch.setattr(trainer_avssl, "mix_audio", mix_audio)
+    monkeypatch.setattr(trainer_module, "mix_audio", mix_audio)
     inputs = one_batch(trainer)
     for _ in range(20):  # a plain permutation of 5 leaves some clip in place 63% of the time
         trainer.step(trainer.model, inputs["labeled"], inputs["unlabeled"])
@@ -468,14 +470,14 @@ def test_videos_tested_together_score_as_when_tested_one_by_one(tmp_path, rows, 
         [rows.select(range(3)), rows.select([0]).map(lambda _: {"video": write_broken(tmp_path / "bad.mp4")}), rows]
     )
     scored = {}
-    real = trainer_avssl.video_probabilities
+    real = trainer_module.video_probabilities
 
     def video_probabilities(model, videos, augmentation):
         probabilities = real(model, videos, augmentation)
         scored.setdefault(size, []).append(probabilities)
         return probabilities
 
-    monkeypatch.setattr(trainer_avssl, "video_probabilities", video_probabilities)
+    monkeypatch.setattr(trainer_module, "video_probabilities", video_probabilities)
     metrics = {}
     for size in (1, 4):
         torch.manual_seed(0)  # the same model
@@ -491,8 +493,8 @@ def test_a_test_set_that_fits_the_cache_is_decoded_once_for_every_test(
     tmp_path, rows, monkeypatch, megabytes, decoded
 ):
     calls = []
-    real = evaluation.test_views
-    monkeypatch.setattr(evaluation, "test_views", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
+    real = evaluation.protocol_views
+    monkeypatch.setattr(evaluation, "protocol_views", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
     trainer = trainer_for(tmp_path, rows, eval_clips=2, eval_crops=1, eval_cache_mb=megabytes)
     first = trainer.evaluate(rows)
     baseline = trainer_for(tmp_path, rows, eval_clips=2, eval_crops=1, eval_cache=trainer.eval_cache)
@@ -598,7 +600,7 @@ def tiny_run(output_dir, data_path, *extra) -> list[str]:
 CHECKPOINTS = ["--max_steps", "4", "--save_strategy", "steps", "--save_steps", "2"]
 KILLED_WHILE_SAVING = """
 import os, runpy, signal, sys
-from modeling_avssl import method_state
+from modeling_avssl.method import state as method_state
 
 save_file = method_state.save_file
 

@@ -25,7 +25,7 @@ def too_many_in_a_row(bad_files: list[tuple[str, str]]) -> TooManyBadFiles:
     listed = "; ".join(f"{source}: {cause}" for source, cause in bad_files[-3:])
     return TooManyBadFiles(
         f"{len(bad_files)} files in a row could not be decoded (the last: {listed}); the data is wrong. Check it "
-        "with `python -m modeling_avssl.data inspect PATH`."
+        "with `python -m modeling_avssl.commands.data inspect PATH`."
     )
 
 
@@ -59,7 +59,7 @@ class BadFileMonitor:
             raise TooManyBadFiles(
                 f"{bad} of the last {recent} samples could not be decoded (more than {self.max_fraction:.0%}); "
                 f"stopping rather than training on what is left. {self.summary()} Check the data "
-                "(`python -m modeling_avssl.data inspect PATH`) or raise `max_bad_fraction`."
+                "(`python -m modeling_avssl.commands.data inspect PATH`) or raise `max_bad_fraction`."
             )
 
     @property

@@ -314,8 +314,8 @@ def webdataset(
 
     Each sample's video is the `video_column` member; its label the `label_column` member, an integer (`.cls`) or,
     for a `.json` member, its `label_key` field (an integer or a class name). Its index is the json's `index_key`
-    field, or else the sample key read as an integer (as `python -m modeling_avssl.data prepare reshard` writes
-    them). `classes` defaults to the `classes.json` beside local shards or at the root of the repository.
+    field, or else the sample key read as an integer (as `python -m modeling_avssl.commands.data prepare reshard`
+    writes them). `classes` defaults to the `classes.json` beside local shards or at the root of the repository.
     """
     paths = [data] if isinstance(data, str) else list(data)
     shards = [found for path in paths for found in sorted(glob.glob(path)) if os.path.isfile(found)]
@@ -377,7 +377,7 @@ def _rows(dataset: datasets.IterableDataset, row: Callable[[dict], tuple]) -> da
         if index is None:
             raise ValueError(
                 f"Sample {sample['__key__']!r} of {sample['__url__']} has no integer index: name a json field with "
-                "`index_key`, or re-shard with `python -m modeling_avssl.data prepare reshard`."
+                "`index_key`, or re-shard with `python -m modeling_avssl.commands.data prepare reshard`."
             )
         return {"index": index, "label": label, "video": video["bytes"] if isinstance(video, dict) else video}
 

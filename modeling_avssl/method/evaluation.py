@@ -9,14 +9,14 @@ import datasets
 import torch
 from torch.utils.data import Dataset, IterableDataset
 
-from .data import load_clip, log_mel_fbank
-from .data.audio import fbank_seconds
-from .data.collation import ClipTransform, to_device
-from .data.video_transforms import VideoAugmentation, frames_to_video
-from .decoding import DecodeError
+from ..data import load_clip, log_mel_fbank
+from ..data.audio import fbank_seconds
+from ..data.collation import ClipTransform, to_device
+from ..data.video_transforms import VideoAugmentation, frames_to_video
+from ..decoding import DecodeError
 
 
-def test_views(
+def protocol_views(
     video: str | os.PathLike | bytes, transform: ClipTransform, clips: int, crops: int
 ) -> dict[str, torch.Tensor | bool]:
     """All test views of a video: uint8 `pixel_values` `(clips * crops, T, C, S, S)` (clips evenly spaced over the
@@ -51,7 +51,7 @@ def test_views(
 def video_probabilities(
     model, videos: list[dict[str, torch.Tensor | bool]], augmentation: VideoAugmentation
 ) -> torch.Tensor:
-    """The class probabilities `(len(videos), num_classes)` of videos given by their `test_views`: the softmax over
+    """The class probabilities `(len(videos), num_classes)` of videos given by their `protocol_views`: the softmax over
     each video's views, averaged. The views of all the videos go through the model in one forward, normalised on its
     device by `augmentation` (the audio is left out for a video-only model)."""
     device = next(model.parameters()).device
@@ -65,13 +65,13 @@ def video_probabilities(
 
 def _labeled_views(row: dict, transform: ClipTransform, clips: int, crops: int) -> dict | None:
     try:
-        return {**test_views(row["video"], transform, clips, crops), "label": row["label"]}
+        return {**protocol_views(row["video"], transform, clips, crops), "label": row["label"]}
     except DecodeError:
         return None
 
 
 class EvalViews(Dataset):
-    """`test_views` and the label of each row of a test set; None for a video that cannot be decoded."""
+    """`protocol_views` and the label of each row of a test set; None for a video that cannot be decoded."""
 
     def __init__(self, rows: datasets.Dataset, transform: ClipTransform, clips: int, crops: int):
         self.rows, self.transform, self.clips, self.crops = rows, transform, clips, crops

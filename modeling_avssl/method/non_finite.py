@@ -19,7 +19,8 @@ def _stop(step: int, what: str, sources: list[str]) -> NonFiniteTraining:
     files = ", ".join(sources) if sources else "(this process read none)"
     return NonFiniteTraining(
         f"step {step}: {what} is not finite; stopping before the model is updated or saved. The batch's files on "
-        f"this process: {files}. Check them (`python -m modeling_avssl.data inspect PATH`) or lower the learning rate."
+        f"this process: {files}. Check them (`python -m modeling_avssl.commands.data inspect PATH`) or lower the "
+        "learning rate."
     )
 
 

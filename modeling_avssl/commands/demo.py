@@ -1,7 +1,7 @@
 """A Gradio app, as a Hugging Face Space would run it: a video's top-k labels, the localization map over one of its
 frames, and one ASL-guided mask beside a TubeToken mask (the paper's Fig. 3 for the user's own clip).
 
-    python -m modeling_avssl.demo --model DIR_OR_HUB_ID [--localizer DIR_OR_HUB_ID] [--examples VIDEO ...]
+    python -m modeling_avssl.commands.demo --model DIR_OR_HUB_ID [--localizer DIR_OR_HUB_ID] [--examples VIDEO ...]
 
 The labels come from the model's `video-classification` pipeline; the map and the masks from the localizer (by
 default the one shipped in `pretrained/avsynth_localizer`, when it is there), drawn on the model's token grid. Needs
@@ -14,10 +14,10 @@ import os
 import numpy as np
 from transformers import AutoModelForVideoClassification, AutoProcessor
 
-from .decoding import DecodeError, probe
-from .modeling_localizer import AVSSLLocalizer
-from .pipeline_avssl import AVSSLVideoClassificationPipeline
-from .visualize_masks import draw, enlarged, frame_and_map, overlay
+from ..decoding import DecodeError, probe
+from ..localizer.modeling_localizer import AVSSLLocalizer
+from ..localizer.visualize import draw, enlarged, frame_and_map, overlay
+from ..pipeline_avssl import AVSSLVideoClassificationPipeline
 
 
 try:
@@ -27,7 +27,7 @@ except ImportError as error:  # an extra, as the docstring says
 
 
 SHIPPED_LOCALIZER = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained", "avsynth_localizer"
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "pretrained", "avsynth_localizer"
 )
 
 
@@ -94,7 +94,9 @@ def build_demo(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m modeling_avssl.demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m modeling_avssl.commands.demo", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--model", default="outputs/avsynth", help="a trained model's folder or Hub id")
     parser.add_argument("--localizer", default=None, help="an AVSSLLocalizer folder or Hub id (default: the shipped)")
     parser.add_argument("--examples", nargs="*", default=[], help="videos offered as examples")

@@ -29,23 +29,23 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 from transformers import Trainer, TrainerCallback
 
+from ..data.bad_files import BadFileMonitor
+from ..data.collation import ClipTransform, decoder_threads, split_workers, to_device, training_loader
+from ..localizer.modeling_localizer import AVSSLLocalizer
 from . import checkpoints
-from .data.bad_files import BadFileMonitor
-from .data.collation import ClipTransform, decoder_threads, split_workers, to_device, training_loader
-from .divergence import FiniteTraining
 from .evaluation import EvalCache, EvalViews, StreamedEvalViews, video_probabilities
 from .joint_forward import Part, joint_forward
 from .losses import contrastive_loss, mix_loss, svformer_mix_loss, unlabeled_loss
-from .method_state import MethodCheckpoints, MethodState
 from .mixing import asl_guided_mask, maps_to_token_grid, mix_audio, mixing_partners, tube_token_mask, tubelet_means
-from .modeling_localizer import AVSSLLocalizer
+from .non_finite import FiniteTraining
 from .schedules import with_lr_steps
+from .state import MethodCheckpoints, MethodState
 from .teacher import EMATeacher
 from .thresholds import FixedThreshold, FlexMatchThresholds, passes
 from .training_args import AVSSLTrainingArguments
 
 
-METRIC_PATH = os.path.join(os.path.dirname(__file__), "metrics", "video_accuracy")
+METRIC_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "metrics", "video_accuracy")
 logger = logging.getLogger(__name__)
 
 
@@ -59,11 +59,11 @@ class _TeacherFollowsStudent(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kwargs):
         if state.global_step == self.trainer.supervised_warmup_steps == 0:
-            self.trainer.test_pseudo_labels()
+            self.trainer.evaluate_pseudo_labels()
 
     def on_step_begin(self, args, state, control, **kwargs):
         if self.handed_over:  # not at the step's end, where its own log has not been written yet
-            self.trainer.test_pseudo_labels()
+            self.trainer.evaluate_pseudo_labels()
             self.handed_over = False
 
     def on_step_end(self, args, state, control, **kwargs):
@@ -75,7 +75,7 @@ class _TeacherFollowsStudent(TrainerCallback):
             self.trainer.teacher.update(student)
 
     def on_train_end(self, args, state, control, **kwargs):
-        self.trainer.test_pseudo_labels()
+        self.trainer.evaluate_pseudo_labels()
 
 
 class _JointBatches:
@@ -251,7 +251,7 @@ class AVSSLTrainer(Trainer):
             )
         return options
 
-    def test_pseudo_labels(self) -> None:
+    def evaluate_pseudo_labels(self) -> None:
         """With `pseudo_label_eval`, the teacher's top-1 on every unlabeled clip (map-style sets only), logged as
         `unlabeled_teacher_*`: the pseudo-label accuracy over all unlabeled clips, not only a batch's."""
         streamed = isinstance(self.unlabeled, datasets.IterableDataset)

@@ -1,6 +1,6 @@
 """Classify a video with a trained AVSSL model: the labels and scores of its most probable classes.
 
-    python -m modeling_avssl.predict VIDEO [--model DIR_OR_HUB_ID] [--top-k 5] [--clips 1] [--frame-stride N]
+    python -m modeling_avssl.commands.predict VIDEO [--model DIR_OR_HUB_ID] [--top-k 5] [--clips 1] [--frame-stride N]
 
 It runs the model's `video-classification` pipeline (`pipeline_avssl.AVSSLVideoClassificationPipeline`) on the model
 and processor of the folder: `--clips` evenly spaced clips of the video (frames and the audio around them), their
@@ -13,12 +13,14 @@ import logging
 
 from transformers import AutoModelForVideoClassification, AutoProcessor
 
-from .decoding import DecodeError
-from .pipeline_avssl import AVSSLVideoClassificationPipeline
+from ..decoding import DecodeError
+from ..pipeline_avssl import AVSSLVideoClassificationPipeline
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m modeling_avssl.predict", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m modeling_avssl.commands.predict", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("video", help="a video file (mp4, avi, mkv, webm, ...)")
     parser.add_argument("--model", default="outputs/avsynth", help="a trained model's folder or Hub id")
     parser.add_argument("--top-k", type=int, default=5)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .modeling_avssl import AVSSLVideoClassifierOutput, TokenMix
+from ..modeling_avssl import AVSSLVideoClassifierOutput, TokenMix
 
 
 @dataclass

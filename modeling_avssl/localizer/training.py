@@ -19,14 +19,14 @@ from torch.utils.data import Dataset
 from transformers import Trainer, TrainingArguments
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
-from .arguments import StageArguments
-from .configuration_avssl import AVSSLLocalizerConfig
-from .data import Clip, DecodeError, load_clip
-from .data.audio import feature_seconds, localizer_spectrogram
-from .data.bad_files import MAX_REPLACEMENTS, BadFileMonitor, too_many_in_a_row
-from .data.collation import collate
+from ..configuration_avssl import AVSSLLocalizerConfig
+from ..data import Clip, DecodeError, load_clip
+from ..data.audio import feature_seconds, localizer_spectrogram
+from ..data.bad_files import MAX_REPLACEMENTS, BadFileMonitor, too_many_in_a_row
+from ..data.collation import collate
+from ..method.training_args import AVSSLTrainingArguments
+from ..run.arguments import StageArguments
 from .modeling_localizer import AVSSLLocalizer, localization_losses
-from .training_args import AVSSLTrainingArguments
 
 
 logger = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ def prepare_localizer(
     if isinstance(unlabeled, datasets.IterableDataset):
         raise ValueError(
             "Training a localizer inside the run needs a data set of files, not a stream: train it with "
-            "modeling_avssl.localizer_training on local clips and pass its folder as localizer_name_or_path."
+            "modeling_avssl.localizer.training on local clips and pass its folder as localizer_name_or_path."
         )
     config = AVSSLLocalizerConfig.from_json_file(stages.localizer_config)
     steps_per_epoch = math.ceil(len(unlabeled) / (stages.localizer_batch_size * max(training_args.world_size, 1)))

@@ -23,7 +23,7 @@ class AVSSLTrainingArguments(TrainingArguments):
         default=False,
         metadata={
             "help": "the Trainer's filter of non-finite losses; off, since a non-finite loss stops the run "
-            "(divergence.py), and the filter makes the host wait for the device at every step"
+            "(method/non_finite.py), and the filter makes the host wait for the device at every step"
         },
     )
     num_train_epochs: float = field(

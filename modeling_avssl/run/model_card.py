@@ -3,10 +3,10 @@
 import os
 from string import Template
 
+from ..data.audio import fbank_seconds
+from ..data.splits import LabeledSplit
+from ..method.trainer import AVSSLTrainer
 from .arguments import DataArguments, ModelArguments
-from .data.audio import fbank_seconds
-from .data.splits import LabeledSplit
-from .trainer_avssl import AVSSLTrainer
 
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model_card_template.md")

@@ -1,4 +1,4 @@
-"""Behaviour of `python -m modeling_avssl.visualize_masks`: the Fig. 3-style picture of one frame's masks."""
+"""Behaviour of `python -m modeling_avssl.localizer.visualize`: the Fig. 3-style picture of one frame's masks."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from PIL import Image
 
 from modeling_avssl import AVSSLLocalizer, AVSSLLocalizerConfig
 from modeling_avssl.data.avsynth import generate
-from modeling_avssl.visualize_masks import draw, frame_and_map, main
+from modeling_avssl.localizer.visualize import draw, frame_and_map, main
 
 
 FEATURES = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 64, "max_length": 200}

@@ -1,11 +1,11 @@
-"""Behaviour of `python -m modeling_avssl.report`: figures of the full-size model counted on the meta device."""
+"""Behaviour of `python -m modeling_avssl.commands.flops`: the full-size model's figures, counted on meta tensors."""
 
 import re
 
 import pytest
 
 from modeling_avssl import AVSSLConfig
-from modeling_avssl.report import main, measure
+from modeling_avssl.commands.flops import main, measure
 
 
 @pytest.fixture(scope="module")

@@ -1,20 +1,20 @@
 """Data commands.
 
-python -m modeling_avssl.data avsynth OUT --train N --test M --seed S [--classes bounce-circle slide-square ...]
-python -m modeling_avssl.data inspect PATH|HUB_ID [--split train]
-python -m modeling_avssl.data prepare split KIND PATH --shots 1 --seed 0 --out split.json [--split train]
-python -m modeling_avssl.data prepare reshard KIND PATH OUT [--split train] [--shard-size 500]
+python -m modeling_avssl.commands.data avsynth OUT --train N --test M --seed S [--classes bounce-circle ...]
+python -m modeling_avssl.commands.data inspect PATH|HUB_ID [--split train]
+python -m modeling_avssl.commands.data prepare split KIND PATH --shots 1 --seed 0 --out split.json [--split train]
+python -m modeling_avssl.commands.data prepare reshard KIND PATH OUT [--split train] [--shard-size 500]
 """
 
 import argparse
 import time
 
-from .avsynth import CLASSES, AVSynthSpec, generate
-from .sources import SOURCE_KINDS, load_source
+from ..data.avsynth import CLASSES, AVSynthSpec, generate
+from ..data.sources import SOURCE_KINDS, load_source
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m modeling_avssl.data", description="AVSSL data commands.")
+    parser = argparse.ArgumentParser(prog="python -m modeling_avssl.commands.data", description="AVSSL data commands.")
     commands = parser.add_subparsers(dest="command", required=True)
     avsynth = commands.add_parser("avsynth", help="write the AVSynth data set (mp4 videofolder + metadata.jsonl)")
     avsynth.add_argument("out", help="output folder")
@@ -54,13 +54,13 @@ def main(argv: list[str] | None = None) -> None:
             f"in {time.perf_counter() - start:.0f} s"
         )
     elif args.command == "inspect":
-        from .inspection import inspect as inspect_path
+        from ..data.inspection import inspect as inspect_path
 
         print(inspect_path(args.path, args.split, args.video_column).report(args.path))
     else:
         source = load_source(args.kind, args.path, args.split, **({"csv_file": args.csv} if args.csv else {}))
         if args.task == "split":
-            from .splits import labeled_split
+            from ..data.splits import labeled_split
 
             shots = int(args.shots) if args.shots >= 1 else args.shots
             by_index = sorted(
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
             chosen.save(args.out)
             print(f"{len(chosen.labeled)} labeled of {chosen.num_samples} samples ({shots} per class) -> {args.out}")
         else:
-            from .sharding import write_shards
+            from ..data.sharding import write_shards
 
             paths = write_shards(source, args.out, args.split, args.shard_size)
             print(f"wrote {len(source.dataset)} samples in {len(paths)} shards to {args.out}")

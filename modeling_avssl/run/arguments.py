@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 import yaml
 from transformers import HfArgumentParser
 
-from .data.sources import SOURCE_KINDS
-from .training_args import AVSSLTrainingArguments
+from ..data.sources import SOURCE_KINDS
+from ..method.training_args import AVSSLTrainingArguments
 
 
 @dataclass

@@ -8,12 +8,12 @@ import numpy as np
 from transformers import ASTFeatureExtractor, VideoMAEVideoProcessor
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
+from ..configuration_avssl import AVSSLConfig
+from ..data.avsynth import generate
+from ..data.sources import VideoSource, load_source
+from ..modeling_avssl import AVSSLForVideoClassification
+from ..processing_avssl import AVSSLProcessor
 from .arguments import DataArguments, ModelArguments
-from .configuration_avssl import AVSSLConfig
-from .data.avsynth import generate
-from .data.sources import VideoSource, load_source
-from .modeling_avssl import AVSSLForVideoClassification
-from .processing_avssl import AVSSLProcessor
 
 
 def processor_for(config: AVSSLConfig, frame_stride: int) -> AVSSLProcessor:

@@ -1,6 +1,6 @@
 """Trainable parameters and forward FLOPs of the full-size model, counted on the meta device.
 
-    python -m modeling_avssl.report [--video-only] [--forward]
+    python -m modeling_avssl.commands.flops [--video-only] [--forward]
 
 Nothing is computed: the model and its inputs live on the meta device and `torch.utils.flop_counter` adds up the
 FLOPs of every matmul and convolution from their shapes (2 FLOPs per multiply-add; the paper's tools count
@@ -18,9 +18,9 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .configuration_avssl import AVSSLConfig, AVSSLLocalizerConfig
-from .modeling_avssl import AVSSLForVideoClassification
-from .modeling_localizer import AVSSLLocalizer
+from ..configuration_avssl import AVSSLConfig, AVSSLLocalizerConfig
+from ..localizer.modeling_localizer import AVSSLLocalizer
+from ..modeling_avssl import AVSSLForVideoClassification
 
 
 @dataclass
@@ -142,7 +142,9 @@ def run_forward(config: AVSSLConfig) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m modeling_avssl.report", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m modeling_avssl.commands.flops", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--video-only", action="store_true", help="the video-only baseline (audio_config=None)")
     parser.add_argument(
         "--video-model",

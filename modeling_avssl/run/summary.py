@@ -9,10 +9,10 @@ from PIL import Image
 from transformers import TrainerCallback
 from transformers.integrations import TensorBoardCallback, TrackioCallback
 
+from ..localizer.visualize import draw, enlarged, frame_and_map
+from ..method.trainer import AVSSLTrainer
+from ..method.training_args import AVSSLTrainingArguments
 from .plotting import plot_training_curves
-from .trainer_avssl import AVSSLTrainer
-from .training_args import AVSSLTrainingArguments
-from .visualize_masks import draw, enlarged, frame_and_map
 
 
 def mask_picture(trainer: AVSSLTrainer, eval_rows, frame_index: int) -> np.ndarray | None:

@@ -1,6 +1,6 @@
 """A picture like the paper's Fig. 3: TubeToken and ASL-guided masks of one frame of a clip.
 
-    python -m modeling_avssl.visualize_masks VIDEO --localizer DIR [--out masks.png] [--lam 0.33] [--frame-index 8]
+    python -m modeling_avssl.localizer.visualize VIDEO --localizer DIR [--out masks.png] [--lam 0.33] [--frame-index 8]
 
 Top row: the frame, the frame under one TubeToken mask, that mask, and the mean of 255 TubeToken masks. Bottom row:
 the localizer's map for the frame and its audio, the frame under one ASL-guided mask, that mask, and the mean of
@@ -14,11 +14,11 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
-from .data import load_clip
-from .data.audio import feature_seconds
-from .localizer_training import localizer_inputs
-from .mixing import asl_guided_mask, maps_to_token_grid, tube_token_mask
+from ..data import load_clip
+from ..data.audio import feature_seconds
+from ..method.mixing import asl_guided_mask, maps_to_token_grid, tube_token_mask
 from .modeling_localizer import AVSSLLocalizer
+from .training import localizer_inputs
 
 
 def enlarged(frame: np.ndarray, size: int = 224) -> np.ndarray:
@@ -97,7 +97,7 @@ def draw(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m modeling_avssl.visualize_masks", description=__doc__.split("\n\n")[0]
+        prog="python -m modeling_avssl.localizer.visualize", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("video", help="a video file with audio")
     parser.add_argument("--localizer", required=True, help="AVSSLLocalizer folder or Hub id")

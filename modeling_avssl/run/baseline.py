@@ -6,10 +6,10 @@ from dataclasses import replace
 
 from transformers import set_seed
 
+from ..method.trainer import AVSSLTrainer
+from ..method.training_args import AVSSLTrainingArguments
 from .arguments import ModelArguments
-from .building import build_model
-from .trainer_avssl import AVSSLTrainer
-from .training_args import AVSSLTrainingArguments
+from .components import build_model
 
 
 def supervised_baseline(

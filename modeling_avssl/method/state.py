@@ -17,9 +17,9 @@ from safetensors.torch import load_file, save_file
 from transformers import TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
 
+from ..data.bad_files import BadFileMonitor
 from . import checkpoints
 from .checkpoints import PROCESS_STATE_FILE, STATE_FILE, TEACHER_FILE
-from .data.bad_files import BadFileMonitor
 from .teacher import EMATeacher
 from .thresholds import FixedThreshold, FlexMatchThresholds
 

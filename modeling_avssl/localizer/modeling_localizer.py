@@ -3,7 +3,7 @@
 The localization map is the cosine similarity of the clip's audio embedding with the visual embedding at each
 position of the 7x7 feature map (FNAC's map; paper Eq. 11-12 read as docs/design.md 5.4 says). Module names follow
 torchvision's ResNet-18, so EZ-VSL / FNAC checkpoints (`imgnet.*`, `img_proj.*`, `audnet.*`, `aud_proj.*`) map onto
-this model by renaming their prefixes (see `convert_localizer`).
+this model by renaming their prefixes (see `localizer/convert.py`).
 """
 
 from dataclasses import dataclass
@@ -16,7 +16,7 @@ from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.utils import ModelOutput
 
-from .configuration_avssl import AVSSLLocalizerConfig
+from ..configuration_avssl import AVSSLLocalizerConfig
 
 
 @dataclass

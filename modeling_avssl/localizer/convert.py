@@ -1,6 +1,6 @@
 """Converts an EZ-VSL or FNAC checkpoint into an `AVSSLLocalizer` folder.
 
-    python -m modeling_avssl.convert_localizer CKPT OUT [--sample-rate 16000]
+    python -m modeling_avssl.localizer.convert CKPT OUT [--sample-rate 16000]
 
 The checkpoint is read with `torch.load(weights_only=True)` (nothing pickled is executed). It is a dict holding the
 state dict under `model` (or the state dict itself), with keys `imgnet.*`, `img_proj.*`, `audnet.*`, `aud_proj.*`,
@@ -14,7 +14,7 @@ import pickle
 
 import torch
 
-from .configuration_avssl import AVSSLLocalizerConfig
+from ..configuration_avssl import AVSSLLocalizerConfig
 from .modeling_localizer import AVSSLLocalizer
 
 
@@ -89,7 +89,7 @@ def convert(checkpoint: str | os.PathLike, sample_rate: int = 16000) -> AVSSLLoc
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m modeling_avssl.convert_localizer", description=__doc__.split("\n\n")[0]
+        prog="python -m modeling_avssl.localizer.convert", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("checkpoint", help="EZ-VSL / FNAC checkpoint (.pth)")
     parser.add_argument("out", help="folder to write with save_pretrained")
