@@ -7,14 +7,21 @@ Without any argument it runs `configs/avsynth.yaml`, the embedded default. Every
 variant's) and overridden on the command line. The run draws (or reuses) the labeled split, trains the localizer
 if ASL mixup needs one that is not there yet, trains, evaluates with the multi-view protocol, and saves the model
 (the student, or the teacher with `--export_teacher`), its processor, the remote code, a model card, the loss
-curves and a picture of the masks to `output_dir`; `--push_to_hub` pushes that folder.
+curves and a picture of the masks to `output_dir`; `--push_to_hub` pushes that folder. The metrics go to
+`train_results.json`, `eval_results.json` and `all_results.json` (`Trainer.save_metrics`).
+
+    python train_avssl.py CONFIG.yaml --model_name_or_path FOLDER_OR_HUB_ID --do_train false
+
+evaluates a trained model with the multi-view protocol and writes its reports to `output_dir` without training;
+`--do_eval false` trains without testing.
 """
 
-import json
 import logging
 import os
 import sys
 import time
+from dataclasses import replace
+from functools import partial
 
 import torch.distributed as dist
 from transformers import set_seed
@@ -25,13 +32,27 @@ from modeling_avssl.localizer.training import prepare_localizer
 from modeling_avssl.method.trainer import AVSSLTrainer
 from modeling_avssl.run.arguments import parse_arguments
 from modeling_avssl.run.baseline import supervised_baseline
-from modeling_avssl.run.components import build_model, load_data, processor_for, spread_subset
+from modeling_avssl.run.components import build_model, load_data, processor_for, spread_subset, trained_model
 from modeling_avssl.run.model_card import write_model_card
 from modeling_avssl.run.summary import MasksToTrackers, save_pictures, summary
 
 
 logger = logging.getLogger("train_avssl")
 DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs", "avsynth.yaml")
+
+
+def train(trainer: AVSSLTrainer, resume_from_checkpoint: str | bool | None) -> dict[str, float]:
+    """Trains and saves the model, `train_results.json` and `trainer_state.json` (the log of every term and
+    diagnostic); returns the teacher's top-1 on all unlabeled clips at the start and the end of the semi-supervised
+    phase, when `pseudo_label_eval` tested it."""
+    result = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+    trainer.save_model()
+    trainer.save_metrics("train", result.metrics)
+    trainer.save_state()
+    tests = [
+        entry["unlabeled_teacher_top1"] for entry in trainer.state.log_history if "unlabeled_teacher_top1" in entry
+    ]
+    return {"unlabeled_teacher_top1_start": tests[0], "unlabeled_teacher_top1_end": tests[-1]} if tests else {}
 
 
 def main(argv: list[str]) -> AVSSLTrainer:
@@ -50,11 +71,15 @@ def main(argv: list[str]) -> AVSSLTrainer:
     if data_args.validation_samples:
         unlabeled, eval_rows = hold_out(unlabeled, data_args.validation_samples, data_args.split_seed)
         logger.info("Evaluating on %d unlabeled training clips held out for validation", len(eval_rows))
-    model = build_model(model_args, train_source.classes)
+    if training_args.do_train:
+        model = build_model(model_args, train_source.classes)
+    else:
+        model = trained_model(model_args, train_source.classes)
     num_frames = model.config.video_input_shape[0]
     timings["data"] = time.perf_counter() - start
-    prepare_localizer(stages, training_args, unlabeled, num_frames)
-    timings["localizer"] = time.perf_counter() - start - sum(timings.values())
+    if training_args.do_train:
+        prepare_localizer(stages, training_args, unlabeled, num_frames)
+        timings["localizer"] = time.perf_counter() - start - sum(timings.values())
     set_seed(training_args.seed)
     processor = processor_for(model.config, data_args.frame_stride)
     transform = ClipTransform.from_processor(processor, num_frames, True, **data_args.augmentation)
@@ -68,46 +93,42 @@ def main(argv: list[str]) -> AVSSLTrainer:
         num_unlabeled_indices=split.num_samples,
         processor=processor,
     )
-    trainer = AVSSLTrainer(model=model, args=training_args, **trainer_inputs)
+    # a model only tested needs no mixing, so no localizer
+    args = training_args if training_args.do_train else replace(training_args, mask_type="none")
+    trainer = AVSSLTrainer(model=model, args=args, **trainer_inputs)
     if {"tensorboard", "trackio"} & set(training_args.report_to):
         trainer.add_callback(MasksToTrackers(trainer, eval_rows, num_frames // 2))
     unlabeled_count = "streamed" if train_source.streaming else len(unlabeled)
     logger.info("%d labeled and %s unlabeled clips of %d classes", len(labeled), unlabeled_count, len(split.classes))
-    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    tests = [
-        entry["unlabeled_teacher_top1"] for entry in trainer.state.log_history if "unlabeled_teacher_top1" in entry
-    ]
-    metrics = {"unlabeled_teacher_top1_start": tests[0], "unlabeled_teacher_top1_end": tests[-1]} if tests else {}
-    tested = eval_source.streaming or len(eval_rows) > 0
+    metrics = train(trainer, training_args.resume_from_checkpoint) if training_args.do_train else {}
+    tested = training_args.do_eval and (eval_source.streaming or len(eval_rows) > 0)
     if tested:
         metrics.update(trainer.evaluate())
-        if trainer.learns_from_unlabeled:  # the model that is not saved, beside it
+        if training_args.do_train and trainer.learns_from_unlabeled:  # the model that is not saved, beside it
             other = "student" if training_args.export_teacher else "teacher"
             metrics.update(trainer.evaluate(metric_key_prefix=other, teacher=other == "teacher"))
-    timings["training"] = time.perf_counter() - start - sum(timings.values())
+    timings["training" if training_args.do_train else "test"] = time.perf_counter() - start - sum(timings.values())
     logger.info("%s", trainer.bad_files.summary())
-    if stages.supervised_baseline and tested:
+    if training_args.do_train and stages.supervised_baseline and tested:
         metrics.update(
             supervised_baseline(
-                model_args,
+                partial(build_model, model_args, train_source.classes),
                 training_args,
-                train_source.classes,
                 stages.oracle_eval_steps,
                 eval_cache=trainer.eval_cache,  # the test views the run decoded
                 **trainer_inputs,
             )
         )
         timings["supervised baseline"] = time.perf_counter() - start - sum(timings.values())
-    trainer.save_model(training_args.output_dir)
-    trainer.save_state()  # trainer_state.json: the log of every term and diagnostic
+    if metrics:
+        trainer.save_metrics("eval", metrics)
     if trainer.is_world_process_zero():
-        write_model_card(trainer, model_args, data_args, split, metrics)
-        with open(os.path.join(training_args.output_dir, "eval_results.json"), "w") as handle:
-            json.dump(metrics, handle, indent=1)
-        pictures = save_pictures(trainer, eval_rows, num_frames // 2)
+        if training_args.do_train:
+            write_model_card(trainer, model_args, data_args, split, metrics)
+        pictures = save_pictures(trainer, eval_rows, num_frames // 2, metrics)
         evaluated_on = "validation" if data_args.validation_samples else "test"
-        print(summary(metrics, training_args, len(split.classes), timings, pictures, evaluated_on))
-    if training_args.push_to_hub:
+        print(summary(metrics, training_args, len(split.classes), timings, pictures, evaluated_on, args.do_train))
+    if training_args.do_train and training_args.push_to_hub:
         trainer.push_to_hub()
     return trainer
 

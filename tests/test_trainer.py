@@ -14,6 +14,7 @@ import warnings
 import datasets
 import pytest
 import torch
+from huggingface_hub import ModelCard
 from runs import DEFAULT_CONFIG, assert_same_end, launch_two_processes, train
 from safetensors.torch import load_file
 from test_joint_forward import separate_forwards
@@ -508,6 +509,46 @@ def test_an_epoch_is_one_pass_over_the_labeled_clips(tmp_path, rows):
     assert trainer.args.max_steps == 4 * 2  # 3 labeled clips, 2 a step: 2 steps an epoch, however many unlabeled
 
 
+def test_the_trainer_leaves_the_arguments_it_was_given_as_they_were(tmp_path, rows):
+    values = {"max_steps": -1, "num_train_epochs": 4, "save_total_limit": 2, "per_device_train_batch_size": 2}
+    args = AVSSLTrainingArguments(str(tmp_path / "run"), use_cpu=True, report_to=[], mask_type="tube", **values)
+    assert args.training_steps(num_labeled=3) == 8 and args.supervised_warmup_steps(num_labeled=3) == 0
+    trainer = AVSSLTrainer(
+        AVSSLForVideoClassification(make_tiny_config(id2label={0: "a", 1: "b", 2: "c"})),
+        args,
+        labeled=rows.select([0, 1, 2]),
+        unlabeled=rows.select([3, 4, 5]),
+        transform=ClipTransform(VideoAugmentation(32), num_frames=4, frame_stride=1, num_mel_bins=32, max_length=64),
+    )
+    assert (args.max_steps, args.save_total_limit) == (-1, 2)
+    # the trainer's copy: the steps counted, and checkpoints rotated by its callback, after the method's files
+    assert (trainer.args.max_steps, trainer.args.save_total_limit) == (8, None)
+
+
+def test_each_class_has_its_pseudo_label_accuracy_and_threshold_in_the_log_and_the_trackers_get_scalars(
+    tmp_path, rows
+):
+    trainer = trainer_for(tmp_path, rows, unlabeled=(3, 4), max_steps=4, logging_steps=2, threshold="flex", tau=0.3)
+    to_trackers = []
+
+    class Tracker(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            to_trackers.append(logs)
+
+    trainer.add_callback(Tracker())
+    trainer.train()
+    assert all(isinstance(value, (int, float)) for logs in to_trackers for value in logs.values())
+    logged = [entry for entry in trainer.state.log_history if "loss" in entry]
+    unlabeled_classes = {"abc"[rows[index]["label"]] for index in (3, 4)}
+    assert len(logged) == 2 and len(unlabeled_classes) == 2
+    for entry in logged:
+        by_class = entry["pseudo_label_accuracy_by_class"]
+        assert list(by_class) == list(entry["threshold_by_class"]) == ["a", "b", "c"]
+        assert {name for name, value in by_class.items() if value is not None} == unlabeled_classes
+        assert all(0 <= by_class[name] <= 1 for name in unlabeled_classes)
+        assert all(0 <= value <= 0.3 for value in entry["threshold_by_class"].values())  # FlexMatch's: at most tau
+
+
 def test_the_warm_up_reads_labels_alone_and_hands_over_to_a_teacher_equal_to_the_student(tmp_path, rows):
     trainer = trainer_for(
         tmp_path,
@@ -694,14 +735,49 @@ def test_the_final_folder_holds_what_push_to_hub_uploads(tmp_path, avsynth):
         "processor_config.json",
         "README.md",
         "eval_results.json",
+        "train_results.json",
+        "all_results.json",
+        "confusion_matrix.png",
+        "reliability_diagram.png",
+        "pseudo_labels_by_class.png",
     } <= files
     assert "auto_map" in json.loads((tmp_path / "run" / "config.json").read_text())
-    card = (tmp_path / "run" / "README.md").read_text()
-    assert card.startswith("---\nlibrary_name: transformers\npipeline_tag: video-classification")
-    assert "| top1 |" in card and "| gamma_mix | 2.0 |" in card and "$" not in card.replace("$$", "")
-    assert "Its weights were initialised at random (`" in card
     metrics = json.loads((tmp_path / "run" / "eval_results.json").read_text())
     assert metrics["eval_videos"] == 12 and 0 <= metrics["eval_top1"] <= metrics["eval_top5"] <= 1
+    card = ModelCard.load(tmp_path / "run" / "README.md")
+    assert (card.data.library_name, card.data.pipeline_tag) == ("transformers", "video-classification")
+    top1 = card.data.eval_results[0]  # the Hub's model-index
+    assert (top1.metric_name, top1.metric_value, top1.task_type) == (
+        "top-1 accuracy",
+        round(metrics["eval_top1"], 4),
+        "video-classification",
+    )
+    assert "| top1 |" in card.text and "| gamma_mix | 2.0 |" in card.text and "{{" not in card.text
+    assert all(f"| {name} | " in card.text for name in metrics["eval_per_class_accuracy"])
+    assert "Its weights were initialised at random (`" in card.text
+
+
+@pytest.mark.slow
+def test_a_trained_model_is_tested_again_without_training(tmp_path, avsynth):
+    train(tiny_run(tmp_path / "run", avsynth, "--supervised_baseline", "false"))
+    trained = json.loads((tmp_path / "run" / "eval_results.json").read_text())
+
+    def test_only(name: str) -> list[str]:
+        return tiny_run(tmp_path / name, avsynth, "--model_name_or_path", str(tmp_path / "run"), "--do_train", "false")
+
+    train(test_only("tested"))
+    again = json.loads((tmp_path / "tested" / "eval_results.json").read_text())
+    assert again["eval_top1"] == trained["eval_top1"]
+    assert again["eval_confusion_matrix"] == trained["eval_confusion_matrix"]
+    assert not any(name.startswith("teacher_") for name in again)  # nothing was trained, so no other model
+    files = set(os.listdir(tmp_path / "tested"))
+    assert {"eval_results.json", "all_results.json", "confusion_matrix.png", "reliability_diagram.png"} <= files
+    assert not {"model.safetensors", "README.md", "train_results.json"} & files
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    config["id2label"] = {index: f"other {name}" for index, name in config["id2label"].items()}
+    (tmp_path / "run" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="trained on the classes"):  # not a head made anew and tested as if trained
+        train(test_only("other"))
 
 
 def test_the_model_card_names_the_starting_weights():

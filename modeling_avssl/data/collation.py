@@ -11,7 +11,7 @@ training loop counts it (see `bad_files.BadFileMonitor`) and the run goes on.
 """
 
 import os
-from collections.abc import Iterator, Sequence, Set
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass
 from itertools import islice
 
@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_in
 
 from ..decoding import DecodeError, describe, load_clip
 from .audio import fbank_seconds, localizer_spectrogram, log_mel_fbank, silence, spec_augment
-from .bad_files import MAX_REPLACEMENTS, too_many_in_a_row
+from .bad_files import MAX_REPLACEMENTS, BadFileMonitor, too_many_in_a_row
 from .sampling import ShardedStream
 from .video_transforms import VideoAugmentation, frames_to_video
 
@@ -282,6 +282,54 @@ def split_workers(workers: int, labeled_batch: int, unlabeled_batch: int) -> tup
     share = labeled_batch / (labeled_batch + UNLABELED_SAMPLE_COST * unlabeled_batch)
     labeled = max(1, round(workers * share))
     return labeled, max(1, workers - labeled)
+
+
+def loader_options(args, workers: int) -> dict:
+    """A DataLoader's settings for `workers` workers from `args` (`TrainingArguments`): pinned memory (with a CUDA
+    device), and with workers their prefetching and persistence."""
+    options = {"num_workers": workers, "pin_memory": args.dataloader_pin_memory and args.device.type == "cuda"}
+    if workers:
+        options.update(
+            prefetch_factor=args.dataloader_prefetch_factor, persistent_workers=args.dataloader_persistent_workers
+        )
+    return options
+
+
+class JointBatches:
+    """Endless `{"labeled": ..., "unlabeled": ...}` batches from the two streams, each made the model's inputs by
+    `prepare` (on the device, normalised there); the first `labeled_only` batches (the rest of the supervised warm-up)
+    have an empty unlabeled batch and read nothing of the unlabeled stream.
+
+    Each batch is accounted for as it is read: its good and bad samples go to `bad_files` (which stops the run when
+    too many are bad), the `(epoch, index)` of the bad rows a stream passed over to `bad_rows` (a checkpoint keeps
+    them), and the files it read to `sources` (named when its step goes wrong; emptied by its reader after each step).
+    """
+
+    def __init__(
+        self,
+        labeled: Iterable[dict],
+        unlabeled: Iterable[dict],
+        prepare: Callable[[dict], dict],
+        bad_files: BadFileMonitor,
+        bad_rows: set[tuple[int, int]],
+        sources: list[str],
+        labeled_only: int = 0,
+    ):
+        self.labeled, self.unlabeled, self.prepare, self.labeled_only = labeled, unlabeled, prepare, labeled_only
+        self.bad_files, self.bad_rows, self.sources = bad_files, bad_rows, sources
+
+    def __iter__(self) -> Iterator[dict]:
+        labeled = iter(self.labeled)
+        for batch in islice(labeled, self.labeled_only):
+            yield {"labeled": self._read(batch), "unlabeled": {}}
+        for batch, unlabeled in zip(labeled, self.unlabeled):
+            yield {"labeled": self._read(batch), "unlabeled": self._read(unlabeled)}
+
+    def _read(self, batch: dict) -> dict:
+        self.bad_files.update(len(batch.get("index", [])), batch.get("bad_files", []))
+        self.bad_rows.update(map(tuple, batch.get("bad_rows", [])))
+        self.sources += batch.get("sources", [])
+        return self.prepare(batch)
 
 
 def decoder_threads(workers: int) -> int:

@@ -1,17 +1,21 @@
 """The multi-view test protocol (docs/design.md 5.11): each video as `clips x crops` views whose softmax outputs are
-averaged. `AVSSLTrainer.evaluate` reads videos through it; the `video-classification` pipeline reads the same
-centre view of each clip (`tests/test_pipeline_avssl.py`), so a model is tested the way it is used."""
+averaged. `AVSSLTrainer.evaluate` reads videos through it (`predict_videos`); the `video-classification` pipeline
+reads the same centre view of each clip (`tests/test_pipeline_avssl.py`), so a model is tested the way it is used."""
 
 import os
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 
 import datasets
 import torch
-from torch.utils.data import Dataset, IterableDataset
+import torch.distributed as dist
+from datasets.distributed import split_dataset_by_node
+from torch.utils.data import DataLoader, Dataset, IterableDataset
+from tqdm.auto import tqdm
 
 from ..data import load_clip, log_mel_fbank
 from ..data.audio import fbank_seconds
-from ..data.collation import ClipTransform, to_device
+from ..data.collation import ClipTransform, decoder_threads, loader_options, to_device
 from ..data.video_transforms import VideoAugmentation, frames_to_video
 from ..decoding import DecodeError
 
@@ -135,3 +139,84 @@ class EvalCache:
 def video_bytes(video: dict | None) -> int:
     """Memory held by one video's test views."""
     return 0 if video is None else sum(value.nbytes for value in video.values() if isinstance(value, torch.Tensor))
+
+
+def predict_videos(
+    model,
+    rows: datasets.Dataset | datasets.IterableDataset,
+    transform: ClipTransform,
+    args,
+    cache: "EvalCache",
+    lockstep: bool = False,
+    progress: bool = True,
+) -> tuple[list[list[float]], list[int], int]:
+    """The class probabilities of every test video of `rows` that can be decoded (`video_probabilities` of its
+    `eval_clips x eval_crops` views), their labels, and how many videos could not be decoded: each process reads
+    its share of the rows (every `world_size`-th, or its shards of a stream), `per_device_eval_batch_size` videos a
+    forward, and the shares are gathered, so every process returns all of them. `args` are the run's
+    `AVSSLTrainingArguments`; map-style sets are kept decoded in `cache`. With `lockstep` (FSDP's sharded student)
+    every process runs as many forwards as the one with the most videos. Runs under the caller's autocast."""
+    streamed = isinstance(rows, datasets.IterableDataset)
+    if streamed:  # a stream's workers are bounded by its shards
+        mine = split_dataset_by_node(rows, args.process_index, args.world_size)
+        workers = min(args.dataloader_num_workers, mine.num_shards)
+    else:
+        mine = rows.select(range(args.process_index, len(rows), args.world_size))
+        workers = args.dataloader_num_workers
+    views = (StreamedEvalViews if streamed else EvalViews)(
+        mine, replace(transform, decoder_threads=decoder_threads(workers)), args.eval_clips, args.eval_crops
+    )
+
+    def decode() -> DataLoader:
+        return DataLoader(views, batch_size=None, **loader_options(args, workers))
+
+    if streamed:
+        videos = decode()
+    else:
+        shard = (args.process_index, args.world_size)
+        videos = cache.videos(cache.key(rows, transform, args.eval_clips, args.eval_crops, shard), rows, decode)
+    predictions, references, skipped = [], [], 0
+
+    def batches() -> Iterator[list[dict]]:
+        nonlocal skipped
+        pending = []
+        for video in tqdm(videos, total=None if streamed else len(views), desc="test videos", disable=not progress):
+            if video is None:
+                skipped += 1
+                continue
+            pending.append(video)
+            if len(pending) == args.per_device_eval_batch_size:
+                yield pending
+                pending = []
+        if pending:
+            yield pending
+
+    for batch in _in_lockstep(batches(), model, transform, args.device) if lockstep else batches():
+        predictions.extend(video_probabilities(model, batch, transform.augmentation).tolist())
+        references.extend(video["label"] for video in batch)
+    if dist.is_available() and dist.is_initialized():
+        everyone = [None] * dist.get_world_size()
+        dist.all_gather_object(everyone, (predictions, references, skipped))
+        predictions = [p for part in everyone for p in part[0]]
+        references = [r for part in everyone for r in part[1]]
+        skipped = sum(part[2] for part in everyone)
+    return predictions, references, skipped
+
+
+def _in_lockstep(
+    batches: Iterator[list[dict]], model, transform: ClipTransform, device: torch.device
+) -> Iterator[list[dict]]:
+    """`batches`, with as many forwards of `model` on every process: an FSDP forward gathers the sharded weights
+    with the other processes, so a process out of test videos runs a forward on a blank clip for each of theirs."""
+    frames = torch.zeros(1, *model.config.video_input_shape, dtype=torch.uint8)
+    blank = {"pixel_values": frames, "input_values": torch.zeros(1, transform.max_length, transform.num_mel_bins)}
+    while True:
+        batch = next(batches, None)
+        anyone = torch.tensor(batch is not None, dtype=torch.int, device=device)
+        dist.all_reduce(anyone, op=dist.ReduceOp.MAX)
+        if not anyone:
+            return
+        if batch is not None:
+            yield batch
+        else:
+            video_probabilities(model, [blank], transform.augmentation)

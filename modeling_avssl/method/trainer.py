@@ -13,7 +13,6 @@ import logging
 import math
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import partial
 
@@ -23,17 +22,23 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.distributed.nn.functional as dist_nn
-from datasets.distributed import split_dataset_by_node
 from torch.nn import functional as F
-from torch.utils.data import DataLoader, Dataset
-from tqdm.auto import tqdm
+from torch.utils.data import Dataset
 from transformers import Trainer, TrainerCallback
 
 from ..data.bad_files import BadFileMonitor
-from ..data.collation import ClipTransform, decoder_threads, split_workers, to_device, training_loader
+from ..data.collation import (
+    ClipTransform,
+    JointBatches,
+    decoder_threads,
+    loader_options,
+    split_workers,
+    to_device,
+    training_loader,
+)
 from ..localizer.modeling_localizer import AVSSLLocalizer
 from . import checkpoints
-from .evaluation import EvalCache, EvalViews, StreamedEvalViews, video_probabilities
+from .evaluation import EvalCache, predict_videos
 from .joint_forward import Part, joint_forward
 from .losses import contrastive_loss, mix_loss, svformer_mix_loss, unlabeled_loss
 from .mixing import asl_guided_mask, maps_to_token_grid, mix_audio, mixing_partners, tube_token_mask, tubelet_means
@@ -78,22 +83,6 @@ class _TeacherFollowsStudent(TrainerCallback):
         self.trainer.evaluate_pseudo_labels()
 
 
-class _JointBatches:
-    """Endless `{"labeled": ..., "unlabeled": ...}` batches from the two streams, each made the model's inputs by
-    `prepare` (on the device, normalised there); the first `labeled_only` batches (the rest of the supervised warm-up)
-    have an empty unlabeled batch and read nothing of the unlabeled stream."""
-
-    def __init__(self, labeled, unlabeled, prepare: Callable[[dict], dict], labeled_only: int = 0):
-        self.labeled, self.unlabeled, self.prepare, self.labeled_only = labeled, unlabeled, prepare, labeled_only
-
-    def __iter__(self):
-        labeled = iter(self.labeled)
-        for batch in itertools.islice(labeled, self.labeled_only):
-            yield {"labeled": self.prepare(batch), "unlabeled": {}}
-        for batch, unlabeled in zip(labeled, self.unlabeled):
-            yield {"labeled": self.prepare(batch), "unlabeled": self.prepare(unlabeled)}
-
-
 def _every_process(tensor: torch.Tensor) -> torch.Tensor:
     """`tensor` `(b, ...)` of every process, concatenated in rank order, the gradient of each part flowing back to its
     own process (`torch.distributed.nn`'s all_gather sums them there); as is in one process. Every process then
@@ -107,8 +96,8 @@ class AVSSLTrainer(Trainer):
     """Trains an `AVSSLForVideoClassification` on labeled and unlabeled rows of a source.
 
     Args:
-        model: the student.
-        args: `AVSSLTrainingArguments`; `per_device_train_batch_size` is B_l.
+        model: the student; or none, and `model_init` makes it, as for the Trainer.
+        args: `AVSSLTrainingArguments` (required); `per_device_train_batch_size` is B_l.
         labeled, unlabeled: rows `{"index", "label", "video"}` (`data.splits.split_rows`); unlabeled indices must lie
             in `[0, num_unlabeled_indices)`.
         transform: how clips are decoded (its `strong` is set per stream).
@@ -122,8 +111,9 @@ class AVSSLTrainer(Trainer):
 
     def __init__(
         self,
-        model,
-        args: AVSSLTrainingArguments,
+        model=None,
+        args: AVSSLTrainingArguments | None = None,
+        *,
         labeled: Dataset,
         unlabeled: Dataset | datasets.IterableDataset,
         transform: ClipTransform,
@@ -133,18 +123,18 @@ class AVSSLTrainer(Trainer):
         eval_cache: EvalCache | None = None,
         **kwargs,
     ):
-        # SVFormer's epoch: one pass over the labeled clips (a DistributedSampler's ceil(N_l / global batch) steps)
-        steps_per_epoch = math.ceil(len(labeled) / (args.per_device_train_batch_size * args.world_size))
-        steps_per_epoch = math.ceil(steps_per_epoch / args.gradient_accumulation_steps)
-        if args.max_steps <= 0:
-            args.max_steps = math.ceil(args.num_train_epochs * steps_per_epoch)
-        self.supervised_warmup_steps = round(args.supervised_warmup_epochs * steps_per_epoch)
-        super().__init__(model=model, args=args, eval_dataset=eval_dataset, **kwargs)
+        if args is None:
+            raise TypeError("AVSSLTrainer needs its AVSSLTrainingArguments.")
+        self.supervised_warmup_steps = args.supervised_warmup_steps(len(labeled))
+        # the Trainer's own copy of `args` (the caller's stays as it is): the run's steps counted, and checkpoints
+        # rotated by MethodCheckpoints once the method's files are in them too, not by the Trainer before
+        trainer_args = replace(args, max_steps=args.training_steps(len(labeled)), save_total_limit=None)
+        super().__init__(model=model, args=trainer_args, eval_dataset=eval_dataset, **kwargs)
         self.labeled, self.unlabeled, self.transform, self.processor = labeled, unlabeled, transform, processor
         self.eval_cache = eval_cache if eval_cache is not None else EvalCache(args.eval_cache_mb * 2**20)
-        self.teacher = EMATeacher(model, args.ema_decay)
+        self.teacher = EMATeacher(self.model, args.ema_decay)  # made anew from the student when the warm-up ends
         self.teacher.model.to(args.device)  # where the Trainer left the student on the CPU (FSDP shards it later)
-        num_classes = model.config.num_labels
+        num_classes = self.model.config.num_labels
         if args.threshold == "flex":
             if num_unlabeled_indices is None and isinstance(unlabeled, datasets.IterableDataset):
                 raise ValueError("FlexMatch over a streamed unlabeled set needs num_unlabeled_indices.")
@@ -167,9 +157,7 @@ class AVSSLTrainer(Trainer):
         self.bad_stream_rows: set[tuple[int, int]] = set()  # (epoch, index) of the bad rows of this process's stream
         self.rng = np.random.default_rng([args.seed, args.process_index])
         self.method_state = MethodState(self.teacher, self.thresholds, self.bad_files, self.rng, self.bad_stream_rows)
-        # checkpoints are rotated once the method's files are in them too, by MethodCheckpoints
-        limit, args.save_total_limit = args.save_total_limit, None
-        self.add_callback(MethodCheckpoints(self.method_state, limit))
+        self.add_callback(MethodCheckpoints(self.method_state, args.save_total_limit))
         self.start_step = 0  # the streams' first step: the resumed checkpoint's
         self._window: dict[str, list[torch.Tensor]] = defaultdict(list)  # terms and diagnostics since the last log
         self.add_callback(_TeacherFollowsStudent(self))
@@ -222,10 +210,11 @@ class AVSSLTrainer(Trainer):
             labeled=True,
             start_step=batches_done,
             **common,
-            **self._loader_options(workers[0]),
+            **loader_options(args, workers[0]),
         )
+        accounts = {"bad_files": self.bad_files, "bad_rows": self.bad_stream_rows, "sources": self.finite.sources}
         if not self.learns_from_unlabeled:  # the supervised-only baseline decodes no unlabeled clip
-            return _JointBatches(labeled, itertools.repeat({}), prepare)
+            return JointBatches(labeled, itertools.repeat({}), prepare, **accounts)
         warmup_batches = self.supervised_warmup_steps * args.gradient_accumulation_steps
         unlabeled = training_loader(
             self.unlabeled,
@@ -236,20 +225,10 @@ class AVSSLTrainer(Trainer):
             start_step=max(0, batches_done - warmup_batches),
             bad_rows=self.bad_stream_rows,
             **common,
-            **self._loader_options(workers[1]),
+            **loader_options(args, workers[1]),
         )
-        return _JointBatches(labeled, unlabeled, prepare, labeled_only=max(0, warmup_batches - batches_done))
-
-    def _loader_options(self, workers: int) -> dict:
-        """The training arguments' DataLoader settings for `workers` workers: pinned memory (with a CUDA device),
-        and with workers their prefetching and persistence."""
-        args = self.args
-        options = {"num_workers": workers, "pin_memory": args.dataloader_pin_memory and args.device.type == "cuda"}
-        if workers:
-            options.update(
-                prefetch_factor=args.dataloader_prefetch_factor, persistent_workers=args.dataloader_persistent_workers
-            )
-        return options
+        labeled_only = max(0, warmup_batches - batches_done)
+        return JointBatches(labeled, unlabeled, prepare, **accounts, labeled_only=labeled_only)
 
     def evaluate_pseudo_labels(self) -> None:
         """With `pseudo_label_eval`, the teacher's top-1 on every unlabeled clip (map-style sets only), logged as
@@ -273,14 +252,9 @@ class AVSSLTrainer(Trainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         """Eq. 19 on one micro-batch (`step`); its terms and diagnostics join the logging window (on the device, read
-        when the log is written), its bad files the counts, and its terms the non-finite check before the optimizer
-        step, which stops the run naming the step and the batch's files."""
-        labeled, unlabeled = inputs["labeled"], inputs["unlabeled"]
-        for batch in (labeled, unlabeled):
-            self.bad_files.update(len(batch.get("index", [])), batch.get("bad_files", []))
-            self.bad_stream_rows.update(map(tuple, batch.get("bad_rows", [])))
-            self.finite.sources += batch.get("sources", [])
-        loss, supervised, terms, diagnostics = self.step(model, labeled, unlabeled)
+        when the log is written), and its terms the non-finite check before the optimizer step, which stops the run
+        naming the step and the batch's files (`JointBatches` accounts for the files as it reads them)."""
+        loss, supervised, terms, diagnostics = self.step(model, inputs["labeled"], inputs["unlabeled"])
         self.finite.watch(terms)
         for name, value in {**diagnostics, **terms}.items():
             self._window[name].append(value.detach())
@@ -340,14 +314,17 @@ class AVSSLTrainer(Trainer):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """The teacher's distributions `(B_u, classes)` on the weak views, the mask `(B_u,)` of those passing their
         class thresholds, those thresholds (the step's one set, before FlexMatch records the batch), and the
-        diagnostics (0-d tensors): how many pass, how many of all and of those (NaN when none passes) are right on the
-        hidden labels, the class thresholds."""
+        diagnostics: how many pass, how many of all and of those (NaN when none passes) are right on the hidden
+        labels, the class thresholds' range (0-d tensors), and by class `(classes,)` the clips of each hidden label,
+        how many of them were pseudo-labeled right and each class's threshold."""
         with self.accelerator.autocast():  # the student's precision (accelerate wraps only the student's forward)
             logits = self.teacher(unlabeled["pixel_values"], self._audio(unlabeled, "input_values")).logits
         probs = logits.float().softmax(dim=-1)
         thresholds = self.thresholds.class_thresholds()  # those this batch is masked with, before it is recorded
         mask = self.thresholds.mask(probs, unlabeled["index"])
-        correct = (probs.argmax(dim=-1) == unlabeled["hidden_labels"]).float()
+        hidden = unlabeled["hidden_labels"]
+        correct = (probs.argmax(dim=-1) == hidden).float()
+        classes = torch.zeros(probs.shape[-1], device=probs.device)
         diagnostics = {
             "above_threshold": mask.mean(),
             "pseudo_label_accuracy": correct.mean(),
@@ -355,6 +332,9 @@ class AVSSLTrainer(Trainer):
             "threshold_min": thresholds.min(),
             "threshold_mean": thresholds.mean(),
             "threshold_max": thresholds.max(),
+            "pseudo_labels_right_by_class": classes.index_add(0, hidden, correct),
+            "unlabeled_by_class": classes.index_add(0, hidden, torch.ones_like(correct)),
+            "threshold_by_class": thresholds.expand_as(classes),
         }
         return probs, mask, thresholds, diagnostics
 
@@ -394,16 +374,34 @@ class AVSSLTrainer(Trainer):
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         """The Trainer's log, with the training log's the means of the terms and diagnostics since the last one (a
-        mean over the steps where it is defined; NaN where it is not, as the accuracy of no pseudo label)."""
+        mean over the steps where it is defined; NaN where it is not, as the accuracy of no pseudo label). The
+        per-class series, each class's pseudo-label accuracy and threshold over the window, join the log history
+        (`trainer_state.json`) after the trackers, which take scalars, got the rest."""
+        by_class = {}
         if "loss" in logs:
             if self._window:
-                means = torch.stack([torch.stack(values).float().nanmean() for values in self._window.values()])
-                means = dict(zip(self._window, means.tolist()))  # the window's one read of the device
-                logs.update({name: round(mean, 4) for name, mean in means.items() if not math.isnan(mean)})
+                means = {name: torch.stack(values).float().nanmean(0) for name, values in self._window.items()}
+                values = iter(torch.cat([mean.reshape(-1) for mean in means.values()]).tolist())  # one device read
+                for name, mean in means.items():
+                    read = [next(values) for _ in range(mean.numel())]
+                    if name.endswith("_by_class"):
+                        by_class[name] = read
+                    elif not math.isnan(read[0]):
+                        logs[name] = round(read[0], 4)
             if self.bad_files.skipped:
                 logs["bad_files"] = self.bad_files.skipped
             self._window.clear()
         super().log(logs, start_time)
+        if by_class:
+            config = self.teacher.model.config
+            classes = [config.id2label[c] for c in range(config.num_labels)]
+            right, seen = by_class["pseudo_labels_right_by_class"], by_class["unlabeled_by_class"]
+            self.state.log_history[-1].update(
+                pseudo_label_accuracy_by_class={
+                    name: round(r / n, 4) if n else None for name, r, n in zip(classes, right, seen)
+                },
+                threshold_by_class={name: round(t, 4) for name, t in zip(classes, by_class["threshold_by_class"])},
+            )
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         """The student (the teacher with `export_teacher`, except in checkpoints) and the processor."""
@@ -415,88 +413,35 @@ class AVSSLTrainer(Trainer):
         if self.args.should_save and self.processor is not None:
             self.processor.save_pretrained(output_dir)
 
-    def _in_lockstep(self, batches: Iterator[list[dict]], model) -> Iterator[list[dict]]:
-        """`batches`, with as many forwards of `model` on every process: an FSDP forward gathers the sharded weights
-        with the other processes, so a process out of test videos runs a forward on a blank clip for each of theirs."""
-        shape = (1, self.transform.max_length, self.transform.num_mel_bins)
-        frames = torch.zeros(1, *model.config.video_input_shape, dtype=torch.uint8)
-        blank = {"pixel_values": frames, "input_values": torch.zeros(shape)}
-        batches = iter(batches)
-        while True:
-            batch = next(batches, None)
-            anyone = torch.tensor(batch is not None, dtype=torch.int, device=self.args.device)
-            dist.all_reduce(anyone, op=dist.ReduceOp.MAX)
-            if not anyone:
-                return
-            if batch is not None:
-                yield batch
-            else:
-                video_probabilities(model, [blank], self.transform.augmentation)
-
     def evaluate(
         self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval", teacher: bool | None = None
     ) -> dict[str, float]:
         """Multi-view test protocol (`evaluation.py`, docs/design.md 5.11): the softmax averaged over
         `eval_clips x eval_crops` views of each video, the views of `per_device_eval_batch_size` videos in one
-        forward; top-1 and top-5 through the `video_accuracy` metric. Videos that cannot be decoded are counted and
-        left out. `teacher` chooses the model (by default the one `save_model` saves). Logs the metrics and calls the
-        callbacks' `on_evaluate`, as the Trainer's does."""
+        forward; through the `video_accuracy` metric top-1, top-5, the expected calibration error (`ece`) and its
+        `reliability` bins, the `per_class_accuracy` by class name and the `confusion_matrix`. Videos that cannot be
+        decoded are counted and left out. `teacher` chooses the model (by default the one `save_model` saves). Logs
+        the scalar metrics and calls the callbacks' `on_evaluate` with all of them, as the Trainer's does."""
         rows = eval_dataset if eval_dataset is not None else self.eval_dataset
         args = self.args
         teacher = args.export_teacher if teacher is None else teacher
         model = self.teacher.model if teacher else self.accelerator.unwrap_model(self.model)
         model.eval()
-        streamed = isinstance(rows, datasets.IterableDataset)
-        if streamed:  # a stream's workers are bounded by its shards
-            mine = split_dataset_by_node(rows, args.process_index, args.world_size)
-            workers = min(args.dataloader_num_workers, mine.num_shards)
-        else:
-            mine = rows.select(range(args.process_index, len(rows), args.world_size))
-            workers = args.dataloader_num_workers
-        transform = replace(self.transform, decoder_threads=decoder_threads(workers))
-        views = (StreamedEvalViews if streamed else EvalViews)(mine, transform, args.eval_clips, args.eval_crops)
-
-        def decode() -> DataLoader:
-            return DataLoader(views, batch_size=None, **self._loader_options(workers))
-
-        shard = (args.process_index, args.world_size)
-        key = None if streamed else self.eval_cache.key(rows, self.transform, args.eval_clips, args.eval_crops, shard)
-        videos = decode() if streamed else self.eval_cache.videos(key, rows, decode)
-        predictions, references, skipped = [], [], 0
-
-        def batches():
-            """Lists of up to `per_device_eval_batch_size` decoded videos, one per forward."""
-            nonlocal skipped
-            pending = []
-            progress = {"desc": "test videos", "disable": args.disable_tqdm or not self.is_local_process_zero()}
-            for video in tqdm(videos, total=None if streamed else len(views), **progress):
-                if video is None:
-                    skipped += 1
-                    continue
-                pending.append(video)
-                if len(pending) == args.per_device_eval_batch_size:
-                    yield pending
-                    pending = []
-            if pending:
-                yield pending
-
         lockstep = self.is_fsdp_enabled and not teacher  # the teacher is whole on every process
+        progress = not args.disable_tqdm and self.is_local_process_zero()
         with self.accelerator.autocast():
-            for batch in self._in_lockstep(batches(), model) if lockstep else batches():
-                predictions.extend(video_probabilities(model, batch, self.transform.augmentation).tolist())
-                references.extend(video["label"] for video in batch)
-        if dist.is_available() and dist.is_initialized():
-            everyone = [None] * dist.get_world_size()
-            dist.all_gather_object(everyone, (predictions, references, skipped))
-            predictions = [p for part in everyone for p in part[0]]
-            references = [r for part in everyone for r in part[1]]
-            skipped = sum(part[2] for part in everyone)
+            predictions, references, skipped = predict_videos(
+                model, rows, self.transform, args, self.eval_cache, lockstep, progress
+            )
         self.model.train()
         metric = evaluate.load(METRIC_PATH)
         scores = metric.compute(predictions=predictions, references=references) if predictions else {}
+        if scores:
+            classes = [model.config.id2label[c] for c in range(model.config.num_labels)]
+            scores["per_class_accuracy"] = dict(zip(classes, scores["per_class_accuracy"]))
         metrics = {f"{metric_key_prefix}_{name}": value for name, value in scores.items()}
         metrics[f"{metric_key_prefix}_videos"] = len(predictions)
         metrics[f"{metric_key_prefix}_skipped"] = skipped
-        self.log(metrics)
+        self.log({name: value for name, value in metrics.items() if isinstance(value, (int, float))})  # trackers
         self.control = self.callback_handler.on_evaluate(args, self.state, self.control, metrics)
         return metrics

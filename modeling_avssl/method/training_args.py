@@ -1,6 +1,7 @@
 """`AVSSLTrainingArguments`: the Trainer's arguments plus the method's (thresholds, mixing, loss weights, the
 teacher, the warm-up, evaluation views, bad files)."""
 
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -16,6 +17,8 @@ class AVSSLTrainingArguments(TrainingArguments):
     of them again).
     """
 
+    do_train: bool = field(default=True, metadata={"help": "train; false: only test `model_name_or_path`"})
+    do_eval: bool = field(default=True, metadata={"help": "test the trained model with the multi-view protocol"})
     optim: str = field(default="sgd", metadata={"help": "the paper trains with SGD"})
     optim_args: str | None = field(default="momentum=0.9", metadata={"help": "SGD's momentum"})
     weight_decay: float = field(default=1e-3)
@@ -166,3 +169,19 @@ class AVSSLTrainingArguments(TrainingArguments):
         """(a, b) of the mixing lambda's Beta distribution; one `mix_beta` value a means Beta(a, a)."""
         a, b = (self.mix_beta * 2)[:2]
         return a, b
+
+    def steps_per_epoch(self, num_labeled: int) -> int:
+        """Optimizer steps in SVFormer's epoch: one pass over `num_labeled` labeled clips (a DistributedSampler's
+        ceil(N_l / global batch) batches a process), however many unlabeled clips there are."""
+        batches = math.ceil(num_labeled / (self.per_device_train_batch_size * self.world_size))
+        return math.ceil(batches / self.gradient_accumulation_steps)
+
+    def training_steps(self, num_labeled: int) -> int:
+        """The run's optimizer steps: `max_steps`, or where it is not set `num_train_epochs` of SVFormer's epochs."""
+        if self.max_steps > 0:
+            return self.max_steps
+        return math.ceil(self.num_train_epochs * self.steps_per_epoch(num_labeled))
+
+    def supervised_warmup_steps(self, num_labeled: int) -> int:
+        """The steps of L_s alone before the teacher is made: `supervised_warmup_epochs` of SVFormer's epochs."""
+        return round(self.supervised_warmup_epochs * self.steps_per_epoch(num_labeled))

@@ -1,28 +1,25 @@
 """The supervised-only baseline of a run: the same model, labels, steps and seed, no semi-supervised term."""
 
-import json
 import os
+from collections.abc import Callable
 from dataclasses import replace
 
-from transformers import set_seed
+from transformers import PreTrainedModel
 
 from ..method.trainer import AVSSLTrainer
 from ..method.training_args import AVSSLTrainingArguments
-from .arguments import ModelArguments
-from .components import build_model
 
 
 def supervised_baseline(
-    model_args: ModelArguments,
+    model_init: Callable[[], PreTrainedModel],
     training_args: AVSSLTrainingArguments,
-    classes: list[str],
     oracle_eval_steps: int = 0,
     **trainer_inputs,
 ) -> dict[str, float]:
-    """Test metrics of the supervised-only model (the same model, labels, steps and seed, no semi-supervised term),
-    also written to `supervised_only/eval_results.json` in the output folder. With `oracle_eval_steps` it is also
-    tested every that many steps, and `supervised_only_best_top1` is the best of all its tests (at
-    `supervised_only_best_step`)."""
+    """Test metrics of the supervised-only model (the run's model as `model_init` builds it, seeded as the Trainer
+    seeds a `model_init`, the same labels and steps, no semi-supervised term), also written to
+    `supervised_only/eval_results.json` in the output folder. With `oracle_eval_steps` it is also tested every that
+    many steps, and `supervised_only_best_top1` is the best of all its tests (at `supervised_only_best_step`)."""
     evaluation = {"eval_strategy": "steps", "eval_steps": oracle_eval_steps} if oracle_eval_steps else {}
     args = replace(
         training_args,
@@ -37,8 +34,7 @@ def supervised_baseline(
         resume_from_checkpoint=None,
         **evaluation,
     )
-    set_seed(args.seed)
-    trainer = AVSSLTrainer(model=build_model(model_args, classes), args=args, **trainer_inputs)
+    trainer = AVSSLTrainer(model_init=model_init, args=args, **trainer_inputs)
     trainer.train()
     tests = [entry for entry in trainer.state.log_history if "eval_top1" in entry]  # the Trainer tests the last step
     if not tests:
@@ -49,7 +45,5 @@ def supervised_baseline(
         }
         best = max(tests, key=lambda entry: entry["eval_top1"])
         metrics.update(supervised_only_best_top1=best["eval_top1"], supervised_only_best_step=best["step"])
-    if trainer.is_world_process_zero():
-        with open(os.path.join(args.output_dir, "eval_results.json"), "w") as handle:
-            json.dump(metrics, handle, indent=1)
+    trainer.save_metrics("eval", metrics)
     return metrics

@@ -69,3 +69,18 @@ def build_model(model_args: ModelArguments, classes: list[str]) -> AVSSLForVideo
         )
     audio = None if model_args.video_only else model_args.audio_model_name_or_path
     return AVSSLForVideoClassification.from_encoders_pretrained(model_args.video_model_name_or_path, audio, **labels)
+
+
+def trained_model(model_args: ModelArguments, classes: list[str]) -> AVSSLForVideoClassification:
+    """The model a run that does not train tests: `model_name_or_path` as it was saved, whose classes must be the
+    data's, in their order (`build_model` would give a model of other classes a new head)."""
+    if not model_args.model_name_or_path:
+        raise ValueError("--do_train false tests a trained model: give its folder or Hub id as --model_name_or_path.")
+    model = AVSSLForVideoClassification.from_pretrained(model_args.model_name_or_path)
+    trained_on = [model.config.id2label[index] for index in range(model.config.num_labels)]
+    if trained_on != classes:
+        raise ValueError(
+            f"{model_args.model_name_or_path} was trained on the classes {trained_on}, but the data's are {classes}; "
+            "a model is tested on the classes it was trained on, in their order."
+        )
+    return model

@@ -1,5 +1,6 @@
-"""What a run shows: the loss curves and the mask picture (and the picture in TensorBoard / Trackio at each
-evaluation), and the report it prints when it ends."""
+"""What a run shows: its pictures (loss curves, pseudo labels by class, the mask picture, the test's confusion
+matrix and reliability diagram; the mask picture also in TensorBoard / Trackio at each evaluation), and the report it
+prints when it ends."""
 
 import os
 
@@ -12,7 +13,7 @@ from transformers.integrations import TensorBoardCallback, TrackioCallback
 from ..localizer.visualize import draw, enlarged, frame_and_map
 from ..method.trainer import AVSSLTrainer
 from ..method.training_args import AVSSLTrainingArguments
-from .plotting import plot_training_curves
+from .plotting import plot_confusion_matrix, plot_pseudo_labels_by_class, plot_reliability, plot_training_curves
 
 
 def mask_picture(trainer: AVSSLTrainer, eval_rows, frame_index: int) -> np.ndarray | None:
@@ -27,16 +28,27 @@ def mask_picture(trainer: AVSSLTrainer, eval_rows, frame_index: int) -> np.ndarr
     return draw(frame, localization, lam=a / (a + b), grid=trainer.model.config.video_token_grid[1])
 
 
-def save_pictures(trainer: AVSSLTrainer, eval_rows, frame_index: int) -> list[str]:
-    """`loss_curves.png` from the run's log, and with ASL the `mask_picture` as `masks.png`; returns the files
-    written."""
-    out = trainer.args.output_dir
-    written = [plot_training_curves(trainer.state.log_history, os.path.join(out, "loss_curves.png"))]
+def save_pictures(trainer: AVSSLTrainer, eval_rows, frame_index: int, metrics: dict) -> list[str]:
+    """The run's pictures in its output folder; returns the files written. From its training log, `loss_curves.png`
+    and `pseudo_labels_by_class.png` (each class's pseudo-label accuracy and threshold over the steps); with ASL the
+    `mask_picture` as `masks.png`; from the test in `metrics`, `confusion_matrix.png` and `reliability_diagram.png`.
+    """
+    out, log = trainer.args.output_dir, trainer.state.log_history
+    written = []
+    if any("loss" in entry for entry in log):
+        written.append(plot_training_curves(log, os.path.join(out, "loss_curves.png")))
+    written.append(plot_pseudo_labels_by_class(log, os.path.join(out, "pseudo_labels_by_class.png")))
     picture = mask_picture(trainer, eval_rows, frame_index)
     if picture is not None:
         Image.fromarray(picture).save(os.path.join(out, "masks.png"))
         written.append(os.path.join(out, "masks.png"))
-    return written
+    if "eval_confusion_matrix" in metrics:
+        classes = list(metrics["eval_per_class_accuracy"])
+        written.append(plot_confusion_matrix(metrics["eval_confusion_matrix"], classes, f"{out}/confusion_matrix.png"))
+        written.append(
+            plot_reliability(metrics["eval_reliability"], metrics["eval_ece"], f"{out}/reliability_diagram.png")
+        )
+    return [path for path in written if path is not None]
 
 
 class MasksToTrackers(TrainerCallback):
@@ -78,9 +90,10 @@ def summary(
     timings: dict[str, float],
     pictures: list[str],
     evaluated_on: str = "test",
+    trained: bool = True,
 ) -> str:
     """The end-of-run report: the saved model's top-1 beside the other one's, the supervised-only baseline (and its
-    best stopping step, an oracle), chance, stage times, where things are."""
+    best stopping step, an oracle), chance, stage times, where things are (`trained` false: a model only tested)."""
     saved, other = ("teacher", "student") if args.export_teacher else ("student", "teacher")
     rows = [(f"top-1 ({saved}, saved)", metrics.get("eval_top1")), ("top-5", metrics.get("eval_top5"))]
     rows += [(f"{other} top-1", metrics.get(f"{other}_top1"))]
@@ -92,12 +105,7 @@ def summary(
     rows += [("chance (1 / classes)", 1 / num_classes)]
     lines = [f"  {name:<42}{value:.3f}" for name, value in rows if value is not None]
     lines += [f"  {'time: ' + name:<42}{seconds / 60:.1f} min" for name, seconds in timings.items()]
-    files = ", ".join(os.path.basename(path) for path in pictures)
-    return "\n".join(
-        [
-            "",
-            f"Results on {metrics.get('eval_videos', 0)} {evaluated_on} videos:",
-            *lines,
-            f"Saved to {args.output_dir}: model, processor, remote code, README.md, {files}",
-        ]
-    )
+    files = ["model, processor, remote code, README.md"] if trained else []
+    files += ["eval_results.json", *(os.path.basename(path) for path in pictures)]
+    header = f"Results on {metrics.get('eval_videos', 0)} {evaluated_on} videos:"
+    return "\n".join(["", header, *lines, f"Saved to {args.output_dir}: {', '.join(files)}"])
