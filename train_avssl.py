@@ -28,11 +28,11 @@ from transformers import set_seed
 
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.splits import hold_out, load_or_create_split, source_labels, split_rows
-from modeling_avssl.localizer.training import prepare_localizer
 from modeling_avssl.method.trainer import AVSSLTrainer
 from modeling_avssl.run.arguments import parse_arguments
 from modeling_avssl.run.baseline import supervised_baseline
 from modeling_avssl.run.components import build_model, load_data, processor_for, spread_subset, trained_model
+from modeling_avssl.run.localizer_stage import prepare_localizer
 from modeling_avssl.run.model_card import write_model_card
 from modeling_avssl.run.summary import MasksToTrackers, save_pictures, summary
 

@@ -31,7 +31,7 @@ from modeling_avssl.data import load_clip
 from modeling_avssl.data.avsynth import AVSynthSpec, generate
 from modeling_avssl.localizer.metrics import box_mask, centre_prior, ciou, summarize, uniform_map, upsample_map
 from modeling_avssl.localizer.training import LocalizerClips, train_localizer
-from modeling_avssl.localizer.visualize import draw
+from modeling_avssl.run.mask_picture import draw
 
 
 PROTOCOLS = {"evaluator (keeps 50%)": 0.5, "tight (keeps 10%)": 0.1}

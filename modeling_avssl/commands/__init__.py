@@ -1,1 +1,1 @@
-"""Command-line tools (`python -m modeling_avssl.commands.<name>`): data, predict, demo, flops."""
+"""Command-line tools (`python -m modeling_avssl.commands.<name>`): data, predict, demo, masks, flops."""

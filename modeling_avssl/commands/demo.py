@@ -16,8 +16,8 @@ from transformers import AutoModelForVideoClassification, AutoProcessor
 
 from ..decoding import DecodeError, probe
 from ..localizer.modeling_localizer import AVSSLLocalizer
-from ..localizer.visualize import draw, enlarged, frame_and_map, overlay
 from ..pipeline_avssl import AVSSLVideoClassificationPipeline
+from ..run.mask_picture import draw, enlarged, frame_and_map, overlay
 
 
 try:

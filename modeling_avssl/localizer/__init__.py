@@ -1,2 +1,2 @@
-"""The audio source localizer that guides ASL mixup: its model, its training, the conversion of published
-checkpoints, its metrics and pictures of its maps."""
+"""The audio source localizer that guides ASL mixup: its model, its self-supervised training, the conversion of
+published checkpoints and the metrics of its maps."""

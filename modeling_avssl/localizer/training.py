@@ -1,5 +1,5 @@
-"""Self-supervised training of the audio source localizer on unlabeled clips, with the transformers Trainer, and the
-localizer stage of a run (`prepare_localizer`), which trains one before the main stage when ASL mixup needs it.
+"""Self-supervised training of the audio source localizer on unlabeled clips, with the transformers Trainer (a run's
+localizer stage, `run.localizer_stage`, trains one this way when ASL mixup needs it).
 
 No labels are read: each sample is one random frame of a clip and the fbank of the audio around it. The loss is
 EZ-VSL's contrastive loss (optionally on mean-pooled frames for the first steps) for the first `fnac_warmup_steps`,
@@ -7,13 +7,10 @@ then with FNAC's weighted terms (as FNAC trains).
 """
 
 import logging
-import math
 import os
 
-import datasets
 import numpy as np
 import torch
-from accelerate import PartialState
 from torch.nn import functional as F
 from torch.utils.data import Dataset
 from transformers import Trainer, TrainingArguments
@@ -24,8 +21,6 @@ from ..data import Clip, DecodeError, load_clip
 from ..data.audio import feature_seconds, localizer_spectrogram
 from ..data.bad_files import MAX_REPLACEMENTS, BadFileMonitor, too_many_in_a_row
 from ..data.collation import collate
-from ..method.training_args import AVSSLTrainingArguments
-from ..run.arguments import StageArguments
 from .modeling_localizer import AVSSLLocalizer, localization_losses
 
 
@@ -143,54 +138,3 @@ def train_localizer(
     logger.info("localizer: %s", trainer.bad_files.summary())
     trainer.save_model(str(output_dir))  # by the main process only, when several train together
     return model.eval()
-
-
-def prepare_localizer(
-    stages: StageArguments, training_args: AVSSLTrainingArguments, unlabeled: datasets.Dataset, num_frames: int
-) -> None:
-    """Trains the localizer at `localizer_name_or_path` on the unlabeled clips (self-supervised, every process
-    together) when ASL mixup needs one, a `localizer_config` says how to build it, and no saved localizer is there
-    yet (a run stopped while training it leaves none)."""
-    path = training_args.localizer_name_or_path
-    if training_args.mask_type != "asl" or stages.localizer_config is None:
-        return
-    if os.path.exists(os.path.join(path, "model.safetensors")):
-        return
-    if isinstance(unlabeled, datasets.IterableDataset):
-        raise ValueError(
-            "Training a localizer inside the run needs a data set of files, not a stream: train it with "
-            "modeling_avssl.localizer.training on local clips and pass its folder as localizer_name_or_path."
-        )
-    config = AVSSLLocalizerConfig.from_json_file(stages.localizer_config)
-    steps_per_epoch = math.ceil(len(unlabeled) / (stages.localizer_batch_size * max(training_args.world_size, 1)))
-    mean_pooling_steps = round(stages.localizer_mean_pooling_epochs * steps_per_epoch)
-    args = TrainingArguments(
-        output_dir=path,
-        per_device_train_batch_size=stages.localizer_batch_size,
-        num_train_epochs=stages.localizer_epochs,
-        learning_rate=stages.localizer_learning_rate,
-        weight_decay=1e-4,
-        lr_scheduler_type="cosine",
-        logging_steps=max(steps_per_epoch, 1),
-        save_strategy="no",
-        report_to=[],
-        remove_unused_columns=False,  # the samples carry their bad-file notes
-        seed=training_args.seed,
-        use_cpu=training_args.use_cpu,
-        bf16=training_args.bf16,
-        dataloader_num_workers=training_args.dataloader_num_workers,
-        disable_tqdm=training_args.disable_tqdm,
-    )
-    logger.info("Training the localizer on %d unlabeled clips for %g epochs", len(unlabeled), args.num_train_epochs)
-    # FNAC's terms (if the config weighs them) start one epoch after the mean-pooling warm-up, as FNAC trains
-    train_localizer(
-        list(unlabeled["video"]),
-        path,
-        config,
-        num_frames,
-        args,
-        fnac_warmup_steps=mean_pooling_steps + steps_per_epoch,
-        mean_pooling_steps=mean_pooling_steps,
-        bad_files=BadFileMonitor(training_args.max_bad_fraction, training_args.bad_file_window),
-    )
-    PartialState().wait_for_everyone()  # until the main process has saved it

@@ -10,9 +10,9 @@ from PIL import Image
 from transformers import TrainerCallback
 from transformers.integrations import TensorBoardCallback, TrackioCallback
 
-from ..localizer.visualize import draw, enlarged, frame_and_map
 from ..method.trainer import AVSSLTrainer
 from ..method.training_args import AVSSLTrainingArguments
+from .mask_picture import draw, enlarged, frame_and_map
 from .plotting import plot_confusion_matrix, plot_pseudo_labels_by_class, plot_reliability, plot_training_curves
 
 

@@ -1,13 +1,10 @@
-"""A picture like the paper's Fig. 3: TubeToken and ASL-guided masks of one frame of a clip.
-
-    python -m modeling_avssl.localizer.visualize VIDEO --localizer DIR [--out masks.png] [--lam 0.33] [--frame-index 8]
+"""A picture like the paper's Fig. 3: TubeToken and ASL-guided masks of one frame of a clip (a run's `masks.png`,
+the demo's masks, `python -m modeling_avssl.commands.masks`).
 
 Top row: the frame, the frame under one TubeToken mask, that mask, and the mean of 255 TubeToken masks. Bottom row:
 the localizer's map for the frame and its audio, the frame under one ASL-guided mask, that mask, and the mean of
 255 ASL masks. Masks are drawn on a `grid` x `grid` token grid (14 x 14 for ViT-B/16 at 224).
 """
-
-import argparse
 
 import numpy as np
 import torch
@@ -16,9 +13,9 @@ from torch.nn import functional as F
 
 from ..data import load_clip
 from ..data.audio import feature_seconds
+from ..localizer.modeling_localizer import AVSSLLocalizer
+from ..localizer.training import localizer_inputs
 from ..method.mixing import asl_guided_mask, maps_to_token_grid, tube_token_mask
-from .modeling_localizer import AVSSLLocalizer
-from .training import localizer_inputs
 
 
 def enlarged(frame: np.ndarray, size: int = 224) -> np.ndarray:
@@ -93,24 +90,3 @@ def draw(
         return np.concatenate([x for panel in panels for x in (panel, gap)][:-1], axis=1)
 
     return np.concatenate([row(top), np.full((4, row(top).shape[1], 3), 255, np.uint8), row(bottom)], axis=0)
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m modeling_avssl.localizer.visualize", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("video", help="a video file with audio")
-    parser.add_argument("--localizer", required=True, help="AVSSLLocalizer folder or Hub id")
-    parser.add_argument("--out", default="masks.png")
-    parser.add_argument("--lam", type=float, default=1 / 3, help="share of tokens each mask keeps (Beta(5,10) mean)")
-    parser.add_argument("--frame-index", type=int, default=8)
-    parser.add_argument("--grid", type=int, default=14)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    frame, localization = frame_and_map(args.video, AVSSLLocalizer.from_pretrained(args.localizer), args.frame_index)
-    Image.fromarray(draw(frame, localization, args.lam, args.grid, seed=args.seed)).save(args.out)
-    print(f"wrote {args.out}")
-
-
-if __name__ == "__main__":
-    main()

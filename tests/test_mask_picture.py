@@ -1,4 +1,4 @@
-"""Behaviour of `python -m modeling_avssl.localizer.visualize`: the Fig. 3-style picture of one frame's masks."""
+"""Behaviour of `python -m modeling_avssl.commands.masks`: the Fig. 3-style picture of one frame's masks."""
 
 import numpy as np
 import pytest
@@ -6,8 +6,9 @@ import torch
 from PIL import Image
 
 from modeling_avssl import AVSSLLocalizer, AVSSLLocalizerConfig
+from modeling_avssl.commands.masks import main
 from modeling_avssl.data.avsynth import generate
-from modeling_avssl.localizer.visualize import draw, frame_and_map, main
+from modeling_avssl.run.mask_picture import draw, frame_and_map
 
 
 FEATURES = {"type": "fbank", "sample_rate": 16000, "num_mel_bins": 64, "max_length": 200}
