@@ -7,7 +7,8 @@ audio (for the teacher), its strong view, its channel dropout and SpecAugmented 
 them where the model is. Every sample names its file (`sources`). A file that cannot be decoded is replaced by another
 sample of the same stream (a row drawn from the sample's position, or the stream's next sample) and becomes a note
 in the batch's `bad_files`, so batches keep their size (the processes of a distributed run stay in step), the
-training loop counts it (see `bad_files.BadFileMonitor`) and the run goes on.
+training loop counts it (see `bad_files.BadFileMonitor`) and the run goes on. `JointBatches` pairs the labeled and
+unlabeled streams into the trainer's batches and does that counting as it reads them.
 """
 
 import os

@@ -264,8 +264,8 @@ class AVSSLTrainer(Trainer):
         """`L = L_s + gamma_u L_u + gamma_mix L_mix + gamma_contrastive L_c` (Eq. 19) of a labeled and an unlabeled
         batch; the semi-supervised terms only after the warm-up. The teacher labels the weak views and the mixing
         is drawn first; then the student sees the labeled, strong and mixed clips in one forward (`joint_forward`).
-        Returns the loss, the student's output on the labeled batch, each term and the diagnostics (0-d tensors on the
-        device)."""
+        Returns the loss, the student's output on the labeled batch, each term (0-d) and the diagnostics (0-d, or by
+        class), all tensors on the device."""
         args, config = self.args, self.accelerator.unwrap_model(model).config
         parts = [Part(labeled["pixel_values"], self._audio(labeled, "input_values"))]
         semi_supervised = self.state.global_step >= self.supervised_warmup_steps and "index" in unlabeled
