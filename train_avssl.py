@@ -6,9 +6,10 @@ Without any argument it runs `configs/avsynth.yaml`, the embedded default. Every
 `DataArguments`, `StageArguments` and `AVSSLTrainingArguments` can be set in config files (a data set's, then a
 variant's) and overridden on the command line. The run draws (or reuses) the labeled split, trains the localizer
 if ASL mixup needs one that is not there yet, trains, evaluates with the multi-view protocol, and saves the model
-(the student, or the teacher with `--export_teacher`), its processor, the remote code, a model card, the loss
-curves and a picture of the masks to `output_dir`; `--push_to_hub` pushes that folder. The metrics go to
-`train_results.json`, `eval_results.json` and `all_results.json` (`Trainer.save_metrics`).
+(the student, or the teacher with `--export_teacher`), its processor, the remote code, a model card and the run's
+pictures (loss curves, pseudo labels by class, the test's confusion matrix and reliability diagram, the masks) to
+`output_dir`; `--push_to_hub` pushes that folder. The metrics go to `train_results.json`, `eval_results.json` and
+`all_results.json` (`Trainer.save_metrics`).
 
     python train_avssl.py CONFIG.yaml --model_name_or_path FOLDER_OR_HUB_ID --do_train false
 
