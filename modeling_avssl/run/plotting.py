@@ -118,7 +118,7 @@ def plot_reliability(reliability: dict[str, list], ece: float, path: str | os.Pa
     diagram, shares = figure.subplots(2, 1, height_ratios=(3, 1), sharex=True)
     bars = {"width": np.diff(edges), "align": "edge", "edgecolor": "black"}
     diagram.bar(edges[:-1], np.nan_to_num(accuracy), label="accuracy", **bars)
-    diagram.plot(confidence, accuracy, "o", color="tab:red", label="mean confidence of the bin")
+    diagram.plot(confidence, accuracy, "o", color="tab:red", label="accuracy at the bin's mean confidence")
     diagram.plot([0, 1], [0, 1], "--", color="gray", label="calibrated")
     diagram.set_ylim(0, 1)
     diagram.set_ylabel("accuracy")

@@ -95,7 +95,8 @@ def summary(
     """The end-of-run report: the saved model's top-1 beside the other one's, the supervised-only baseline (and its
     best stopping step, an oracle), chance, stage times, where things are (`trained` false: a model only tested)."""
     saved, other = ("teacher", "student") if args.export_teacher else ("student", "teacher")
-    rows = [(f"top-1 ({saved}, saved)", metrics.get("eval_top1")), ("top-5", metrics.get("eval_top5"))]
+    tested = f"top-1 ({saved}, saved)" if trained else "top-1"
+    rows = [(tested, metrics.get("eval_top1")), ("top-5", metrics.get("eval_top5"))]
     rows += [(f"{other} top-1", metrics.get(f"{other}_top1"))]
     rows += [("teacher on all unlabeled clips, start", metrics.get("unlabeled_teacher_top1_start"))]
     rows += [("teacher on all unlabeled clips, end", metrics.get("unlabeled_teacher_top1_end"))]
