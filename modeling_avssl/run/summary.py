@@ -44,10 +44,9 @@ def save_pictures(trainer: AVSSLTrainer, eval_rows, frame_index: int, metrics: d
         written.append(os.path.join(out, "masks.png"))
     if "eval_confusion_matrix" in metrics:
         classes = list(metrics["eval_per_class_accuracy"])
-        written.append(plot_confusion_matrix(metrics["eval_confusion_matrix"], classes, f"{out}/confusion_matrix.png"))
-        written.append(
-            plot_reliability(metrics["eval_reliability"], metrics["eval_ece"], f"{out}/reliability_diagram.png")
-        )
+        matrix, bins, ece = metrics["eval_confusion_matrix"], metrics["eval_reliability"], metrics["eval_ece"]
+        written.append(plot_confusion_matrix(matrix, classes, os.path.join(out, "confusion_matrix.png")))
+        written.append(plot_reliability(bins, ece, os.path.join(out, "reliability_diagram.png")))
     return [path for path in written if path is not None]
 
 
