@@ -132,6 +132,11 @@ class AVSSLConfig(PreTrainedConfig):
         return self.audio_config is not None
 
     @property
+    def class_names(self) -> list[str]:
+        """The classes' names in the order of the logits: `id2label` read by index."""
+        return [self.id2label[index] for index in range(self.num_labels)]
+
+    @property
     def video_input_shape(self) -> tuple[int, int, int, int]:
         """`(frames, channels, height, width)` of one clip of `pixel_values` (16x3x224x224 at the default)."""
         video = self.video_config

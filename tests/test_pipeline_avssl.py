@@ -77,7 +77,7 @@ def test_the_scores_are_the_test_protocols_over_num_clips_clips(classify, folder
     predictions = classify(videos[2], num_clips=2)
 
     scores = {p["label"]: p["score"] for p in predictions}
-    in_class_order = torch.tensor([scores[model.config.id2label[i]] for i in range(3)])
+    in_class_order = torch.tensor([scores[name] for name in model.config.class_names])
     torch.testing.assert_close(in_class_order, expected, rtol=1e-5, atol=1e-6)
     assert classify(videos[2], num_clips=1) != predictions
 

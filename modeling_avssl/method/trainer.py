@@ -393,8 +393,7 @@ class AVSSLTrainer(Trainer):
             self._window.clear()
         super().log(logs, start_time)
         if by_class:
-            config = self.teacher.model.config
-            classes = [config.id2label[c] for c in range(config.num_labels)]
+            classes = self.teacher.model.config.class_names
             right, seen = by_class["pseudo_labels_right_by_class"], by_class["unlabeled_by_class"]
             self.state.log_history[-1].update(
                 pseudo_label_accuracy_by_class={
@@ -437,8 +436,7 @@ class AVSSLTrainer(Trainer):
         metric = evaluate.load(METRIC_PATH)
         scores = metric.compute(predictions=predictions, references=references) if predictions else {}
         if scores:
-            classes = [model.config.id2label[c] for c in range(model.config.num_labels)]
-            scores["per_class_accuracy"] = dict(zip(classes, scores["per_class_accuracy"]))
+            scores["per_class_accuracy"] = dict(zip(model.config.class_names, scores["per_class_accuracy"]))
         metrics = {f"{metric_key_prefix}_{name}": value for name, value in scores.items()}
         metrics[f"{metric_key_prefix}_videos"] = len(predictions)
         metrics[f"{metric_key_prefix}_skipped"] = skipped

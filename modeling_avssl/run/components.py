@@ -77,7 +77,7 @@ def trained_model(model_args: ModelArguments, classes: list[str]) -> AVSSLForVid
     if not model_args.model_name_or_path:
         raise ValueError("--do_train false tests a trained model: give its folder or Hub id as --model_name_or_path.")
     model = AVSSLForVideoClassification.from_pretrained(model_args.model_name_or_path)
-    trained_on = [model.config.id2label[index] for index in range(model.config.num_labels)]
+    trained_on = model.config.class_names
     if trained_on != classes:
         raise ValueError(
             f"{model_args.model_name_or_path} was trained on the classes {trained_on}, but the data's are {classes}; "

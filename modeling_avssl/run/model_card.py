@@ -108,7 +108,7 @@ def write_model_card(
     `CARD_HYPERPARAMETERS` lists, the results (each class's top-1 too) and the pseudo labels. The template may name
     any training argument (`args.tau`, ...)."""
     args, config = trainer.args, trainer.model.config
-    classes = [config.id2label[i] for i in range(config.num_labels)]
+    classes = config.class_names
     audio = config.audio_config
     model_name = os.path.basename(os.path.abspath(args.output_dir))
     scalars = {name: value for name, value in metrics.items() if isinstance(value, (int, float)) and name != "epoch"}
