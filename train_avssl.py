@@ -15,6 +15,9 @@ pictures (loss curves, pseudo labels by class, the test's confusion matrix and r
 
 evaluates a trained model with the multi-view protocol and writes its reports to `output_dir` without training;
 `--do_eval false` trains without testing.
+
+SIGTERM or SIGUSR1 (a scheduler's preemption) stops training after the current step with a complete checkpoint, and
+the script exits with code 75 (`PREEMPTED_EXIT_CODE`); rerun it with `--resume_from_checkpoint latest` to go on.
 """
 
 import logging
@@ -29,6 +32,7 @@ from transformers import set_seed
 
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.splits import hold_out, load_or_create_split, source_labels, split_rows
+from modeling_avssl.method.preemption import PREEMPTED_EXIT_CODE, Preempted
 from modeling_avssl.method.trainer import AVSSLTrainer
 from modeling_avssl.run.arguments import parse_arguments
 from modeling_avssl.run.baseline import supervised_baseline
@@ -45,8 +49,10 @@ DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "confi
 def train(trainer: AVSSLTrainer, resume_from_checkpoint: str | bool | None) -> dict[str, float]:
     """Trains and saves the model, `train_results.json` and `trainer_state.json` (the log of every term and
     diagnostic); returns the teacher's top-1 on all unlabeled clips at the start and the end of the semi-supervised
-    phase, when `pseudo_label_eval` tested it."""
+    phase, when `pseudo_label_eval` tested it. Raises `Preempted` when a stop signal ended training early."""
     result = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
+    if trainer.preempted:
+        raise Preempted("training was preempted")
     trainer.save_model()
     trainer.save_metrics("train", result.metrics)
     trainer.save_state()
@@ -135,7 +141,13 @@ def main(argv: list[str]) -> AVSSLTrainer:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+        exit_code = 0
+    except Preempted as stop:  # every process stopped at the same step, with a checkpoint (logged)
+        logger.warning("%s; exiting with code %d", stop, PREEMPTED_EXIT_CODE)
+        exit_code = PREEMPTED_EXIT_CODE
     if dist.is_available() and dist.is_initialized():  # gloo runs can abort at exit with the group still up
         dist.barrier()
         dist.destroy_process_group()
+    sys.exit(exit_code)

@@ -1,4 +1,5 @@
-"""Helpers of the run-level tests: two runs' checkpoints compared, and a training run launched on two processes."""
+"""Helpers of the run-level tests: the tiny run's arguments, two runs' checkpoints compared, a run under a signal,
+and a training run launched on two processes."""
 
 import json
 import os
@@ -14,6 +15,23 @@ from safetensors.torch import load_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIG = os.path.join(ROOT, "configs", "avsynth.yaml")  # what train_avssl.py runs without arguments
+TINY = os.path.join(ROOT, "configs", "avsynth_tiny.yaml")
+CHECKPOINTS = ["--max_steps", "4", "--save_strategy", "steps", "--save_steps", "2"]
+
+
+def tiny_run(output_dir, data_path, *extra) -> list[str]:
+    """`train_avssl.py`'s arguments for the tiny config with tiny encoders, into `output_dir`, AVSynth in
+    `data_path`."""
+    return [
+        TINY,
+        "--output_dir",
+        str(output_dir),
+        "--data_path",
+        str(data_path),
+        "--model_config",
+        os.path.join(ROOT, "configs", "avsynth_tiny_model.json"),
+        *extra,
+    ]
 
 
 def script(path: str) -> dict:
@@ -42,6 +60,17 @@ def assert_same_end(resumed: Path, uninterrupted: Path, step: int = 4) -> None:
     assert json.loads((resumed / folder / "avssl_state.json").read_text()) == whole_state
 
 
+def signalled(when: str, signal_name: str, run: list[str]) -> subprocess.CompletedProcess:
+    """`python train_avssl.py RUN` sending itself `signal_name` at `when` (`tests/signalled_run.py`)."""
+    return subprocess.run(
+        [sys.executable, os.path.join(ROOT, "tests", "signalled_run.py"), when, signal_name, "self", *run],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
 def launch_two_processes(
     out: Path,
     run: list[str],
@@ -51,9 +80,16 @@ def launch_two_processes(
 ) -> subprocess.CompletedProcess:
     """`tests/distributed_training.py` (or `script` beside it) with `train_avssl.py`'s arguments `run` under
     `accelerate launch SETUP` on 2 CPU processes; it writes each process's teacher and FlexMatch record to `out`."""
+    return accelerate_launch([os.path.join(ROOT, "tests", script), str(out), *run], timeout, setup)
+
+
+def accelerate_launch(
+    command: list[str], timeout: float | None = None, setup: tuple[str, ...] = ("--multi_gpu",)
+) -> subprocess.CompletedProcess:
+    """`accelerate launch SETUP --num_processes 2 COMMAND` on 2 CPU processes, with this repository importable."""
     accelerate = os.path.join(os.path.dirname(sys.executable), "accelerate")
     return subprocess.run(
-        [accelerate, "launch", *setup, "--num_processes", "2", os.path.join(ROOT, "tests", script), str(out), *run],
+        [accelerate, "launch", *setup, "--num_processes", "2", *command],
         capture_output=True,
         text=True,
         cwd=ROOT,

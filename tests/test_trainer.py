@@ -15,7 +15,7 @@ import datasets
 import pytest
 import torch
 from huggingface_hub import ModelCard
-from runs import DEFAULT_CONFIG, assert_same_end, launch_two_processes, train
+from runs import CHECKPOINTS, DEFAULT_CONFIG, TINY, assert_same_end, launch_two_processes, tiny_run, train
 from safetensors.torch import load_file
 from test_joint_forward import separate_forwards
 from torch._dynamo.utils import counters
@@ -40,7 +40,6 @@ from trees import write_broken, write_video
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = os.path.join(ROOT, "configs", "avsynth_tiny.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -623,25 +622,6 @@ def test_a_config_file_is_overridden_by_the_command_line():
     assert training_args.ignore_data_skip
 
 
-@pytest.fixture(scope="module")
-def avsynth(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("avsynth"))
-
-
-def tiny_run(output_dir, data_path, *extra) -> list[str]:
-    return [
-        TINY,
-        "--output_dir",
-        str(output_dir),
-        "--data_path",
-        data_path,
-        "--model_config",
-        os.path.join(ROOT, "configs", "avsynth_tiny_model.json"),
-        *extra,
-    ]
-
-
-CHECKPOINTS = ["--max_steps", "4", "--save_strategy", "steps", "--save_steps", "2"]
 KILLED_WHILE_SAVING = """
 import os, runpy, signal, sys
 from modeling_avssl.method import state as method_state
@@ -659,14 +639,6 @@ method_state.save_file = save_then_die
 sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory, avsynth):
-    """A run of 4 steps with checkpoints at steps 2 and 4."""
-    output_dir = tmp_path_factory.mktemp("uninterrupted")
-    train(tiny_run(output_dir, avsynth, *CHECKPOINTS))
-    return output_dir
 
 
 @pytest.mark.slow

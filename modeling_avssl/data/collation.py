@@ -12,6 +12,7 @@ unlabeled streams into the trainer's batches and does that counting as it reads 
 """
 
 import os
+import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass
 from itertools import islice
@@ -287,13 +288,25 @@ def split_workers(workers: int, labeled_batch: int, unlabeled_batch: int) -> tup
 
 def loader_options(args, workers: int) -> dict:
     """A DataLoader's settings for `workers` workers from `args` (`TrainingArguments`): pinned memory (with a CUDA
-    device), and with workers their prefetching and persistence."""
+    device), and with workers their prefetching and persistence, and workers that ignore stop signals."""
     options = {"num_workers": workers, "pin_memory": args.dataloader_pin_memory and args.device.type == "cuda"}
     if workers:
         options.update(
-            prefetch_factor=args.dataloader_prefetch_factor, persistent_workers=args.dataloader_persistent_workers
+            prefetch_factor=args.dataloader_prefetch_factor,
+            persistent_workers=args.dataloader_persistent_workers,
+            worker_init_fn=ignore_stop_signals,
         )
     return options
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)  # a scheduler's "stop soon" (SLURM's --signal sends SIGUSR1)
+
+
+def ignore_stop_signals(worker_id: int) -> None:
+    """A loader worker's start: `STOP_SIGNALS` are left to the main process, which stops the run in order
+    (`method/preemption.py`); a launcher or a scheduler signals the worker with it, as one process group."""
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
 
 
 class JointBatches:

@@ -59,10 +59,15 @@ def latest_complete(output_dir: str) -> str | None:
     return None
 
 
+def resumes(resume_from_checkpoint: str | bool | None) -> bool:
+    """Whether a `resume_from_checkpoint` value asks for a resume."""
+    return resume_from_checkpoint not in (None, False, "", "false", "False")
+
+
 def resolve(resume_from_checkpoint: str | bool | None, output_dir: str) -> str | None:
     """The folder a run resumes from: None for no resume; `True`, "true" or "latest" for the newest complete
     checkpoint of `output_dir`; otherwise the folder named, which must be complete."""
-    if resume_from_checkpoint in (None, False, "", "false", "False"):
+    if not resumes(resume_from_checkpoint):
         return None
     if resume_from_checkpoint is True or str(resume_from_checkpoint).lower() in ("true", "latest"):
         folder = latest_complete(output_dir)

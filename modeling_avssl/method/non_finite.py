@@ -10,6 +10,8 @@ import torch
 import torch.distributed as dist
 from transformers import TrainerCallback
 
+from .preemption import Preemption
+
 
 class NonFiniteTraining(RuntimeError):
     """A loss or a gradient of a training step is NaN or infinite."""
@@ -26,9 +28,11 @@ def _stop(step: int, what: str, sources: list[str]) -> NonFiniteTraining:
 
 class FiniteTraining(TrainerCallback):
     """Checks the loss terms and the gradients of a step before its optimizer step. The trainer hands it the terms of
-    each micro-batch (`watch`) and the files it read (`sources`); both are emptied after each step."""
+    each micro-batch (`watch`) and the files it read (`sources`); both are emptied after each step. The check's
+    reduction tells `preemption` whether a process was signalled."""
 
-    def __init__(self):
+    def __init__(self, preemption: Preemption):
+        self.preemption = preemption
         self.sources: list[str] = []
         self.terms: list[dict[str, torch.Tensor]] = []
 
@@ -40,10 +44,11 @@ class FiniteTraining(TrainerCallback):
         terms = [term.float() for micro_batch in self.terms for term in micro_batch.values()]
         gradients = [_local(p.grad) for p in model.parameters() if p.grad is not None]  # a shard may be empty
         largest = torch.stack([_largest(terms, args.device), _largest(gradients, args.device)])
-        not_finite = (~torch.isfinite(largest)).int()
+        flags = torch.cat([(~torch.isfinite(largest)).float(), self.preemption.flag(largest.device)[None]])
         if dist.is_available() and dist.is_initialized():
-            dist.all_reduce(not_finite, op=dist.ReduceOp.MAX)
-        loss, gradient = not_finite.tolist()  # the step's one read of the device
+            dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+        loss, gradient, stop = flags.tolist()  # the step's one read of the device
+        self.preemption.agreed(bool(stop), control)
         if loss:
             raise _stop(state.global_step + 1, f"the loss ({self._shown()})", self.sources)
         if gradient:

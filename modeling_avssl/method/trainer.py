@@ -43,6 +43,7 @@ from .joint_forward import Part, joint_forward
 from .losses import contrastive_loss, mix_loss, svformer_mix_loss, unlabeled_loss
 from .mixing import asl_guided_mask, maps_to_token_grid, mix_audio, mixing_partners, tube_token_mask, tubelet_means
 from .non_finite import FiniteTraining
+from .preemption import Preemption
 from .schedules import with_lr_steps
 from .state import MethodCheckpoints, MethodState
 from .teacher import EMATeacher
@@ -80,7 +81,8 @@ class _TeacherFollowsStudent(TrainerCallback):
             self.trainer.teacher.update(student)
 
     def on_train_end(self, args, state, control, **kwargs):
-        self.trainer.evaluate_pseudo_labels()
+        if not self.trainer.preemption.stopping:
+            self.trainer.evaluate_pseudo_labels()
 
 
 def _every_process(tensor: torch.Tensor) -> torch.Tensor:
@@ -161,8 +163,10 @@ class AVSSLTrainer(Trainer):
         self.start_step = 0  # the streams' first step: the resumed checkpoint's
         self._window: dict[str, list[torch.Tensor]] = defaultdict(list)  # terms and diagnostics since the last log
         self.add_callback(_TeacherFollowsStudent(self))
-        self.finite = FiniteTraining()
+        self.preemption = Preemption()  # after MethodCheckpoints: it acts once a checkpoint is complete
+        self.finite = FiniteTraining(self.preemption)
         self.add_callback(self.finite)
+        self.add_callback(self.preemption)
 
     def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs):
         """`resume_from_checkpoint`: a checkpoint folder, or True / "true" / "latest" for the newest complete one in
@@ -243,6 +247,11 @@ class AVSSLTrainer(Trainer):
             schedule = super().create_scheduler(num_training_steps, optimizer)
             self.lr_scheduler = with_lr_steps(schedule, [round(f * num_training_steps) for f in self.args.lr_steps])
         return super().create_scheduler(num_training_steps, optimizer)
+
+    @property
+    def preempted(self) -> bool:
+        """Training was stopped early by a stop signal (`preemption.py`), with a checkpoint of its last step."""
+        return self.preemption.stopping
 
     @property
     def learns_from_unlabeled(self) -> bool:

@@ -6,6 +6,8 @@ from dataclasses import replace
 
 from transformers import PreTrainedModel
 
+from ..method import checkpoints
+from ..method.preemption import Preempted
 from ..method.trainer import AVSSLTrainer
 from ..method.training_args import AVSSLTrainingArguments
 
@@ -19,7 +21,8 @@ def supervised_baseline(
     """Test metrics of the supervised-only model (the run's model as `model_init` builds it, seeded as the Trainer
     seeds a `model_init`, the same labels and steps, no semi-supervised term), also written to
     `supervised_only/eval_results.json` in the output folder. With `oracle_eval_steps` it is also tested every that
-    many steps, and `supervised_only_best_top1` is the best of all its tests (at `supervised_only_best_step`)."""
+    many steps, and `supervised_only_best_top1` is the best of all its tests (at `supervised_only_best_step`).
+    A run resumed (`resume_from_checkpoint`) resumes a baseline that a stop signal interrupted (`Preempted`)."""
     evaluation = {"eval_strategy": "steps", "eval_steps": oracle_eval_steps} if oracle_eval_steps else {}
     args = replace(
         training_args,
@@ -35,7 +38,12 @@ def supervised_baseline(
         **evaluation,
     )
     trainer = AVSSLTrainer(model_init=model_init, args=args, **trainer_inputs)
-    trainer.train()
+    resume = checkpoints.resumes(training_args.resume_from_checkpoint)
+    trainer.train(checkpoints.latest_complete(args.output_dir) if resume else None)
+    if trainer.preempted:
+        raise Preempted(
+            f"the supervised-only baseline was preempted (the model is saved in {training_args.output_dir})"
+        )
     tests = [entry for entry in trainer.state.log_history if "eval_top1" in entry]  # the Trainer tests the last step
     if not tests:
         metrics = trainer.evaluate(metric_key_prefix="supervised_only")
