@@ -16,14 +16,17 @@ pictures (loss curves, pseudo labels by class, the test's confusion matrix and r
 evaluates a trained model with the multi-view protocol and writes its reports to `output_dir` without training;
 `--do_eval false` trains without testing.
 
-SIGTERM or SIGUSR1 (a scheduler's preemption) stops training after the current step with a complete checkpoint, and
-the script exits with code 75 (`PREEMPTED_EXIT_CODE`); rerun it with `--resume_from_checkpoint latest` to go on.
+One run holds an output folder at a time. A run into a folder with a complete checkpoint goes on from the newest one
+(`--overwrite_output_dir` starts over); so SIGTERM or SIGUSR1 (a scheduler's preemption), which stops training after
+the current step with a complete checkpoint and exits with code 75 (`PREEMPTED_EXIT_CODE`), is followed by the same
+command.
 """
 
 import logging
 import os
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from functools import partial
 
@@ -32,9 +35,12 @@ from transformers import set_seed
 
 from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.splits import hold_out, load_or_create_split, source_labels, split_rows
+from modeling_avssl.method.checkpoints import SaveError, save_failed
 from modeling_avssl.method.preemption import PREEMPTED_EXIT_CODE, Preempted
 from modeling_avssl.method.trainer import AVSSLTrainer
-from modeling_avssl.run.arguments import parse_arguments
+from modeling_avssl.method.training_args import AVSSLTrainingArguments
+from modeling_avssl.run import hub, output_folder
+from modeling_avssl.run.arguments import DataArguments, ModelArguments, StageArguments, parse_arguments
 from modeling_avssl.run.baseline import supervised_baseline
 from modeling_avssl.run.components import build_model, load_data, processor_for, spread_subset, trained_model
 from modeling_avssl.run.localizer_stage import prepare_localizer
@@ -49,13 +55,17 @@ DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "confi
 def train(trainer: AVSSLTrainer, resume_from_checkpoint: str | bool | None) -> dict[str, float]:
     """Trains and saves the model, `train_results.json` and `trainer_state.json` (the log of every term and
     diagnostic); returns the teacher's top-1 on all unlabeled clips at the start and the end of the semi-supervised
-    phase, when `pseudo_label_eval` tested it. Raises `Preempted` when a stop signal ended training early."""
+    phase, when `pseudo_label_eval` tested it. Raises `Preempted` when a stop signal ended training early, and
+    `SaveError` when a checkpoint or the model cannot be written."""
     result = trainer.train(resume_from_checkpoint=resume_from_checkpoint)
     if trainer.preempted:
         raise Preempted("training was preempted")
-    trainer.save_model()
-    trainer.save_metrics("train", result.metrics)
-    trainer.save_state()
+    try:
+        trainer.save_model()
+        trainer.save_metrics("train", result.metrics)
+        trainer.save_state()
+    except Exception as error:  # noqa: BLE001 - a full disk is not an OSError for every writer
+        raise save_failed(trainer.args.output_dir, error, trainer.args.output_dir) from error
     tests = [
         entry["unlabeled_teacher_top1"] for entry in trainer.state.log_history if "unlabeled_teacher_top1" in entry
     ]
@@ -63,9 +73,28 @@ def train(trainer: AVSSLTrainer, resume_from_checkpoint: str | bool | None) -> d
 
 
 def main(argv: list[str]) -> AVSSLTrainer:
-    """Trains, evaluates and saves as the arguments say; returns the trainer (the process group stays up)."""
+    """Trains, evaluates and saves as the arguments say, holding the output folder for the whole run (a second run
+    on it refuses at start); returns the trainer (the process group stays up)."""
     model_args, data_args, stages, training_args = parse_arguments(argv or [DEFAULT_CONFIG])
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    main_process = training_args.process_index == 0
+    with output_folder.held(training_args.output_dir) if main_process else nullcontext():
+        if training_args.do_train and training_args.push_to_hub and main_process:  # before anything is trained
+            args = training_args
+            hub.check_repository(args.hub_model_id, args.output_dir, args.hub_token, args.hub_private_repo)
+        training_args.resume_from_checkpoint = output_folder.resume_point(
+            training_args.output_dir,
+            training_args.resume_from_checkpoint,
+            training_args.overwrite_output_dir,
+            main_process,
+        )
+        return run(model_args, data_args, stages, training_args)
+
+
+def run(
+    model_args: ModelArguments, data_args: DataArguments, stages: StageArguments, training_args: AVSSLTrainingArguments
+) -> AVSSLTrainer:
+    """The run `main` holds the output folder for."""
     set_seed(training_args.seed)
     timings, start = {}, time.perf_counter()
     with training_args.main_process_first(desc="data"):
@@ -136,7 +165,7 @@ def main(argv: list[str]) -> AVSSLTrainer:
         evaluated_on = "validation" if data_args.validation_samples else "test"
         print(summary(metrics, training_args, len(split.classes), timings, pictures, evaluated_on, args.do_train))
     if training_args.do_train and training_args.push_to_hub:
-        trainer.push_to_hub()
+        hub.push(trainer)
     return trainer
 
 
@@ -147,6 +176,14 @@ if __name__ == "__main__":
     except Preempted as stop:  # every process stopped at the same step, with a checkpoint (logged)
         logger.warning("%s; exiting with code %d", stop, PREEMPTED_EXIT_CODE)
         exit_code = PREEMPTED_EXIT_CODE
+    except SaveError as error:  # this process could not write; the launcher stops the others
+        logger.error("%s", error)
+        sys.exit(1)
+    except hub.HubUnavailable as error:
+        logger.error("%s", error)
+        if not error.saved:  # refused at the start: the launcher stops the other processes
+            sys.exit(1)
+        exit_code = 1  # the push failed once everything was saved
     if dist.is_available() and dist.is_initialized():  # gloo runs can abort at exit with the group still up
         dist.barrier()
         dist.destroy_process_group()

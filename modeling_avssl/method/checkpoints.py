@@ -4,14 +4,17 @@ A checkpoint folder is complete when `COMPLETE_FILE` is in it: written (by a ren
 every process has written its files, and before older checkpoints are rotated away. A run killed while saving
 leaves a folder without it, which `--resume_from_checkpoint latest` passes over for the newest complete one. Each
 file of the folder is read once before resuming, so a damaged or missing one is an error that names it and says
-what is wrong (or, for optional state, a warning that says what restarts) rather than a parser's traceback. Why a
-marker rather than a folder renamed when complete, and the files of a checkpoint: docs/checkpoints.md.
+what is wrong (or, for optional state, a warning that says what restarts) rather than a parser's traceback. A save
+that fails (a full disk, a failing device) stops the run with a `SaveError` naming the folder, the cause, the space
+left and the checkpoint a resume takes (`save_failed`). Why a marker rather than a folder renamed when complete, and
+the files of a checkpoint: docs/checkpoints.md.
 """
 
 import json
 import logging
 import os
 import re
+import shutil
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -27,6 +30,24 @@ _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be resumed from: missing, incomplete, or holding a damaged file."""
+
+
+class SaveError(RuntimeError):
+    """Writing a checkpoint or the trained model failed."""
+
+
+def save_failed(folder: str, error: BaseException, output_dir: str) -> SaveError:
+    """The error that stops a run whose writing of `folder` (a checkpoint, or `output_dir` for the trained model)
+    failed with `error`: it names the folder, the cause, the space left on its file system and what a resume takes.
+    (A full disk is no `OSError` for every writer: `torch.save` reports one as an "unexpected pos".)"""
+    free = shutil.disk_usage(folder if os.path.isdir(folder) else output_dir).free / 2**20
+    latest = latest_complete(output_dir)
+    resume = f"a resume takes {latest}" if latest else "there is no complete checkpoint to resume from"
+    what = "it is incomplete, so no resume takes it" if folder != output_dir else "the trained model is not saved"
+    return SaveError(
+        f"Writing {folder} failed ({type(error).__name__}: {error}; {free:.1f} MiB free on its file system): {what}; "
+        f"{resume}. Free space (or replace the failing device) and run the same command again."
+    )
 
 
 def mark_complete(folder: str, step: int) -> None:

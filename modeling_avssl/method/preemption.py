@@ -5,9 +5,9 @@ grace period later. While a trainer trains, either signal only raises a flag. Th
 any of them was signalled: at each step in the reduction the non-finite check already makes (`non_finite.py`, so no
 more waiting for the device), and after an evaluation or a save. Every process then finishes the step it is in, the
 Trainer saves one checkpoint (the same completion marker and rotation as any save, `state.py`), skips the evaluation
-it was due to run, and stops; `train_avssl.py` exits with `PREEMPTED_EXIT_CODE`, and `--resume_from_checkpoint latest`
-goes on where it stopped. Loader workers ignore both signals (`data.collation.loader_options`): a launcher signals
-each process's whole group, and only the main process decides when to stop.
+it was due to run, and stops; `train_avssl.py` exits with `PREEMPTED_EXIT_CODE`, and the same command goes on where
+it stopped (`run/output_folder.py`). Loader workers ignore both signals (`data.collation.loader_options`): a
+launcher signals each process's whole group, and only the main process decides when to stop.
 """
 
 import logging
@@ -89,8 +89,8 @@ class Preemption(TrainerCallback):
                 control.should_save = False
             if self.stopping:
                 logger.warning(
-                    "Stopped by %s at step %d of %d with a complete checkpoint in %s; go on with "
-                    "--resume_from_checkpoint latest",
+                    "Stopped by %s at step %d of %d with a complete checkpoint in %s; the same train_avssl.py "
+                    "command (or resume_from_checkpoint='latest') goes on from it",
                     self.signal_name or "a signal to another process",
                     state.global_step,
                     state.max_steps,

@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import os
+import time
 from collections import defaultdict
 from dataclasses import replace
 from functools import partial
@@ -25,6 +26,7 @@ import torch.distributed.nn.functional as dist_nn
 from torch.nn import functional as F
 from torch.utils.data import Dataset
 from transformers import Trainer, TrainerCallback
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from ..data.bad_files import BadFileMonitor
 from ..data.collation import (
@@ -170,7 +172,8 @@ class AVSSLTrainer(Trainer):
 
     def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs):
         """`resume_from_checkpoint`: a checkpoint folder, or True / "true" / "latest" for the newest complete one in
-        `output_dir`; every file of it is checked before anything is read (`checkpoints.validate`)."""
+        `output_dir`; every file of it is checked before anything is read (`checkpoints.validate`). A checkpoint whose
+        writing fails stops the run with a `checkpoints.SaveError`."""
         args = self.args
         folder = checkpoints.resolve(resume_from_checkpoint, args.output_dir)
         if folder is not None:
@@ -181,7 +184,14 @@ class AVSSLTrainer(Trainer):
             self.method_state.load(folder, args.process_index)
             with open(os.path.join(folder, "trainer_state.json")) as handle:
                 self.start_step = json.load(handle)["global_step"]
-        return super().train(resume_from_checkpoint=folder, **kwargs)
+        started = time.time()
+        try:
+            return super().train(resume_from_checkpoint=folder, **kwargs)
+        except Exception as error:  # noqa: BLE001 - any failure while this run wrote a checkpoint is a failed save
+            saving = os.path.join(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
+            if os.path.isdir(saving) and not checkpoints.is_complete(saving) and os.path.getmtime(saving) >= started:
+                raise checkpoints.save_failed(saving, error, args.output_dir) from error
+            raise
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
         """The student's weights through `from_pretrained`, which knows the checkpoint names transformers saves
@@ -412,10 +422,12 @@ class AVSSLTrainer(Trainer):
             )
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
-        """The student (the teacher with `export_teacher`, except in checkpoints) and the processor."""
+        """The student (the teacher with `export_teacher`, except in checkpoints) and the processor. Never pushed, as
+        the Trainer pushes a model saved outside a checkpoint (with its own card): `run/hub.py` pushes the finished
+        folder once."""
         output_dir = output_dir or self.args.output_dir
         if _internal_call or not self.args.export_teacher:
-            super().save_model(output_dir, _internal_call)
+            super().save_model(output_dir, _internal_call=True)
         elif self.args.should_save:
             self.teacher.model.save_pretrained(output_dir)
         if self.args.should_save and self.processor is not None:

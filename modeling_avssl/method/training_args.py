@@ -19,6 +19,13 @@ class AVSSLTrainingArguments(TrainingArguments):
 
     do_train: bool = field(default=True, metadata={"help": "train; false: only test `model_name_or_path`"})
     do_eval: bool = field(default=True, metadata={"help": "test the trained model with the multi-view protocol"})
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={
+            "help": "start over in an output_dir that holds an earlier run's checkpoints, deleting them; without it "
+            "the run goes on from the newest complete one (transformers' run_*.py contract)"
+        },
+    )
     optim: str = field(default="sgd", metadata={"help": "the paper trains with SGD"})
     optim_args: str | None = field(default="momentum=0.9", metadata={"help": "SGD's momentum"})
     weight_decay: float = field(default=1e-3)
