@@ -33,6 +33,8 @@ _SEEK_BACKOFF = (0.0, 2.0, 10.0)  # seconds back from a time to seek to while a 
 _AUDIO_PREROLL = 0.2  # seconds decoded before an audio window: after a seek, AAC, MP3 and Opus need a frame or more
 _ENDS_EARLY_TOLERANCE = 0.25  # seconds a video stream may end before its stated duration (rounding, edit lists)
 _AVI_CHUNK_HEADER = 8  # bytes between where an AVI index entry points and where its packet starts
+MAX_FRAME_PIXELS = 8192 * 8192  # a declared frame size beyond this (8K UHD is 7680x4320) is refused, not allocated
+MAX_AUDIO_CHANNELS = 64  # FFmpeg's largest channel mask; 22.2 sound has 24
 
 
 class DecodeError(ValueError):
@@ -128,6 +130,17 @@ def _open(source: str | os.PathLike | bytes, name: str) -> av.container.InputCon
         return av.open(file, metadata_errors="ignore")
     except (av.error.FFmpegError, OSError) as error:
         raise DecodeError(name, f"not a readable media container ({error})") from error
+
+
+def _check_limits(name: str, video: av.video.stream.VideoStream, audio) -> None:
+    """Refuses what the headers declare beyond `MAX_FRAME_PIXELS` or `MAX_AUDIO_CHANNELS`: decoding it would take
+    memory no clip needs (a damaged or hostile header can declare 65535x65535 frames)."""
+    size = _frame_size(video)
+    if size is not None and size[0] * size[1] > MAX_FRAME_PIXELS:
+        raise DecodeError(name, f"its frames are {size[0]}x{size[1]}, beyond the {MAX_FRAME_PIXELS:,} pixels allowed")
+    channels = audio.codec_context.channels if audio is not None else 0
+    if channels > MAX_AUDIO_CHANNELS:
+        raise DecodeError(name, f"its audio has {channels} channels, beyond the {MAX_AUDIO_CHANNELS} allowed")
 
 
 def _frame_rate(stream: av.video.stream.VideoStream) -> float:
@@ -326,13 +339,19 @@ def _stream_start(stream) -> float | None:
     return float(stream.start_time * stream.time_base) if stream.start_time is not None else None
 
 
-def _check_order(previous: av.frame.Frame | None, frame: av.frame.Frame) -> None:
-    """Decoded frames come in presentation order; a frame earlier than the one before it means damaged timestamps or
-    two recordings joined end to end, where no time names one frame."""
-    if previous is not None and frame.time < previous.time - _EPSILON:
-        raise ValueError(
-            f"timestamps go backwards at {previous.time:.3f} s (damaged, or recordings joined end to end)"
-        )
+def _check_order(previous: float | None, time: float) -> None:
+    """Decoded frames come in presentation order; a frame earlier (`time`, seconds) than the one before it
+    (`previous`) means damaged timestamps or two recordings joined end to end, where no time names one frame."""
+    if previous is not None and time < previous - _EPSILON:
+        raise ValueError(f"timestamps go backwards at {previous:.3f} s (damaged, or recordings joined end to end)")
+
+
+def _scaled(size: tuple[int, int], short_side: int | None) -> tuple[int, int]:
+    """`size` (width, height) scaled down so that its short side is `short_side` (as it is when it is no longer)."""
+    if short_side is None or min(size) <= short_side:
+        return size
+    scale = short_side / min(size)
+    return tuple(short_side if side == min(size) else max(1, round(side * scale)) for side in size)
 
 
 def _decode_frames(
@@ -342,11 +361,12 @@ def _decode_frames(
     frame_period: float,
     origin: float,
     log: _FFmpegLog,
+    short_side: int | None,
 ) -> list[np.ndarray]:
     """For each time in `times` (seconds from `origin`, ascending), the RGB frame showing at that time, at the size of
-    the stream's first frame and turned as its rotation metadata says. Decodes forward from a seek only as far as the
-    last time, converting only the frames it picks; times past the end repeat the last frame. Empty when the stream
-    holds no frame showing at the first time."""
+    the stream's first frame (scaled down to `short_side` in the same conversion) and turned as its rotation
+    metadata says. Decodes forward from a seek only as far as the last time, converting only the frames it picks;
+    times past the end repeat the last frame. Empty when the stream holds no frame showing at the first time."""
     size = _frame_size(stream)
     picked: list[np.ndarray] = []
     previous = previous_rgb = None
@@ -354,12 +374,13 @@ def _decode_frames(
     def rgb(frame: av.VideoFrame) -> np.ndarray:
         nonlocal size
         size = size or (frame.width, frame.height)
+        width, height = _scaled(size, short_side)
         return np.ascontiguousarray(
-            np.rot90(frame.to_ndarray(format="rgb24", width=size[0], height=size[1]), _quarter_turns(frame))
+            np.rot90(frame.to_ndarray(format="rgb24", width=width, height=height), _quarter_turns(frame))
         )
 
     for frame in _frames_from(container, stream, times[0], origin, log):
-        _check_order(previous, frame)
+        _check_order(previous.time if previous is not None else None, frame.time)
         while len(picked) < len(times) and frame.time - origin > times[len(picked)] + _EPSILON:
             if previous_rgb is None:
                 previous_rgb = rgb(previous if previous is not None else frame)
@@ -386,46 +407,56 @@ def _decode_audio(
     """`num_samples` of mono float32 audio at `sample_rate` from `window_start` seconds after `origin`, zero outside
     the recording. Each sample sits at its presentation time, so audio that starts later or earlier than the video
     keeps its place; decoding starts `_AUDIO_PREROLL` before the window, so the decoder has settled when it begins.
-    Channels (any number, any layout) are averaged, so a stereo recording keeps its amplitude. Mono and stereo are
-    read planar (as decoders give them, no conversion); more channels interleaved, because PyAV cannot read a planar
-    frame of that many into an array safely (it crashed the process at 8)."""
+
+    The decoded frames gather, as they are, in an FFmpeg FIFO, and the window's samples are converted at once (one
+    resampler run, one array, one mean), not frame by frame in Python, which cost as much as decoding them. A change
+    of sample rate, format or layout mid-stream starts a new run, placed at its own first frame's time."""
     out = np.zeros(num_samples, dtype=np.float32)
-    planar = 0 < stream.codec_context.layout.nb_channels <= 2  # a layout that names no count is read interleaved
-    resampler = av.AudioResampler(format="fltp" if planar else "flt", rate=sample_rate)
     window_end = window_start + num_samples / sample_rate
-    position = None  # time, in seconds from `origin`, of the next resampled sample
-
-    def place(frame: av.AudioFrame | None) -> None:
-        nonlocal position
-        for resampled in resampler.resample(frame):
-            samples = resampled.to_ndarray()
-            samples = (
-                samples.mean(axis=0) if planar else samples.reshape(-1, resampled.layout.nb_channels).mean(axis=1)
-            )
-            position = _place(out, samples, position, window_start, sample_rate)
-
-    previous = None
+    fifo = position = previous = None  # the run being gathered, the time (from `origin`) of its first sample
     for frame in _frames_from(container, stream, max(window_start - _AUDIO_PREROLL, 0.0), origin, log):
-        _check_order(previous, frame)
-        if position is None:
-            position = frame.time - origin
-        place(frame)
-        previous = frame
-        if position >= window_end:
-            return out
-    if position is not None:
-        place(None)
+        _check_order(previous, frame.time)
+        previous = frame.time
+        if fifo is not None and _kind(frame) != _kind(fifo):  # checked here: PyAV's FIFO crashes on another layout
+            _place_run(out, fifo, position, window_start, sample_rate)
+            fifo = None
+        if fifo is None:
+            fifo, position = av.AudioFifo(), frame.time - origin
+        frame.pts = None  # samples are placed by count from the run's first; the FIFO would check the timestamps
+        fifo.write(frame)
+        if position + fifo.samples / frame.sample_rate >= window_end:
+            break
+    if fifo is not None:
+        _place_run(out, fifo, position, window_start, sample_rate)
     return out
 
 
-def _place(out: np.ndarray, samples: np.ndarray, position: float, window_start: float, sample_rate: int) -> float:
-    """Copies `samples` starting at `position` seconds into `out` (which starts at `window_start`); returns the time
-    after them."""
+def _kind(audio: av.AudioFrame | av.AudioFifo) -> tuple[str, str, int]:
+    """The sample format, layout and rate of a frame, or of the frames a FIFO holds."""
+    return audio.format.name, audio.layout.name, audio.sample_rate
+
+
+def _place_run(out: np.ndarray, fifo: av.AudioFifo, position: float, window_start: float, sample_rate: int) -> None:
+    """Converts the frames gathered in `fifo` (one format, layout and rate) to mono at `sample_rate` and places them
+    from `position` seconds into `out` (which starts at `window_start`). Channels (any
+    number, any layout) are averaged, so a stereo recording keeps its amplitude. Mono and stereo are read planar (as
+    decoders give them); more channels interleaved, because PyAV cannot read a planar frame of that many into an
+    array safely (it crashed the process at 8)."""
+    run = fifo.read()
+    channels = run.layout.nb_channels
+    planar = 0 < channels <= 2  # a layout that names no count is read interleaved
+    resampler = av.AudioResampler(format="fltp" if planar else "flt", rate=sample_rate)
+    samples = np.concatenate([frame.to_ndarray() for frame in resampler.resample(run) + resampler.resample(None)], 1)
+    mono = samples.mean(axis=0) if planar else samples.reshape(-1, channels).mean(axis=1)
+    _place(out, mono, position, window_start, sample_rate)
+
+
+def _place(out: np.ndarray, samples: np.ndarray, position: float, window_start: float, sample_rate: int) -> None:
+    """Copies `samples` starting at `position` seconds into `out` (which starts at `window_start`)."""
     first = int(round((position - window_start) * sample_rate))
     lo, hi = max(first, 0), min(first + len(samples), len(out))
     if hi > lo:
         out[lo:hi] = samples[lo - first : hi - first]
-    return position + len(samples) / sample_rate
 
 
 def load_clip(
@@ -441,6 +472,7 @@ def load_clip(
     rng: np.random.Generator | None = None,
     require_audio: bool = False,
     threads: int = 0,
+    short_side: int | None = None,
 ) -> Clip:
     """Decodes `num_frames` frames, `frame_stride` source frames apart, and `audio_seconds` of audio centred on them.
 
@@ -450,11 +482,14 @@ def load_clip(
     audio is placed on the same clock, so streams that start at different times stay aligned. The container is opened
     once and each stream is read from a seek near the clip (checked, and repeated further back when a demuxer lands
     late). Videos shorter than the clip repeat their last frame; frames come at the stream's first frame size (a
-    stream that changes resolution is resized to it) and turned as the rotation metadata says; any channel count,
-    layout, sample rate and sample format comes out as mono float32 at `sample_rate`. Each stream's decoder runs
-    `threads` threads (0: FFmpeg's choice, one per core; a loader's workers share the cores). Raises `DecodeError`
-    (naming the source) for anything but a regular file, for unreadable, truncated or empty data, for a source
-    without a video stream, for one without an audio stream when `require_audio`, and for audio with NaN or
+    stream that changes resolution is resized to it), scaled down in their conversion to RGB so that their short
+    side is `short_side` where it is longer (the size the views need: a sample of an 8K file then costs about what
+    one of a 360p file does), and turned as the rotation metadata says; any channel count, layout, sample rate and
+    sample format comes out as mono float32 at `sample_rate`. Each stream's decoder runs `threads` threads (0:
+    FFmpeg's choice, one per core; a loader's workers share the cores). Raises `DecodeError` (naming the source)
+    for anything but a regular file, for unreadable, truncated or empty data, for frames or audio channels beyond
+    `MAX_FRAME_PIXELS` and `MAX_AUDIO_CHANNELS`, for a source without a video stream, for one without an audio
+    stream when `require_audio`, and for audio with NaN or
     infinite samples.
     """
     name = describe(source)
@@ -471,6 +506,7 @@ def load_clip(
                 raise DecodeError(name, f"the {stream.type} codec is unknown to FFmpeg (damaged header?)")
             if stream is not None and threads:
                 stream.codec_context.thread_count = threads
+        _check_limits(name, video, audio)
         fps = _frame_rate(video)
         duration = _video_duration(container, video)
         origin = _clock_origin(video)
@@ -480,7 +516,7 @@ def load_clip(
         num_samples = int(round(audio_seconds * sample_rate))
         try:
             try:
-                frames = _decode_frames(container, video, times, 1 / fps, origin, log)
+                frames = _decode_frames(container, video, times, 1 / fps, origin, log, short_side)
                 if not frames and start > 0:
                     raise _Damaged(
                         f"the video stream ends before {start:.2f} s although the container says {duration:.2f} s "
@@ -491,7 +527,7 @@ def load_clip(
                     raise
                 logger.warning("%s: %s; taking the clip at the start", name, damage)
                 start, times = 0.0, times - start
-                frames = _decode_frames(container, video, times, 1 / fps, origin, log)
+                frames = _decode_frames(container, video, times, 1 / fps, origin, log, short_side)
             if not frames:
                 raise DecodeError(name, "no decodable video frames (empty or truncated)")
             centre = start + span / 2

@@ -77,6 +77,7 @@ class AVSSLVideoClassificationPipeline(Pipeline):
                 num_clips=num_clips,
                 audio_seconds=self.processor.audio_seconds,
                 sample_rate=extractor.sampling_rate,
+                short_side=self.processor.video_processor.size.shortest_edge,  # scaled as decoded, not after
             )
             for index in range(num_clips)
         ]

@@ -1,8 +1,13 @@
 """Behaviour of `load_clip` on real containers the tests write with PyAV: what decodes, and what raises DecodeError."""
 
+from fractions import Fraction
+
+import av
 import numpy as np
 import pytest
+import torch
 
+from modeling_avssl import decoding
 from modeling_avssl.data import Clip, DecodeError, load_clip, write_clip
 
 
@@ -182,3 +187,83 @@ def test_a_clip_past_the_end_of_truncated_data_is_taken_from_the_start_with_a_wa
         clip = load_clip(media[name], 5, clip_index=2, num_clips=3)
     assert clip.start == 0 and frame_indices(clip) == [0, 1, 2, 3, 4]
     assert name in caplog.text and "taking the clip at the start" in caplog.text
+
+
+def textured_frames(size: tuple[int, int], num_frames: int = 20) -> np.ndarray:
+    """Frames `(T, height, width, 3)` of smooth colour gradients that move, so that scaled frames can be compared."""
+    height, width = size
+    ys, xs = np.mgrid[0:height, 0:width] / max(size)
+    frames = [
+        np.stack([np.sin(6 * xs + 0.2 * i), np.cos(5 * ys - 0.1 * i), np.sin(4 * (xs + ys))], axis=-1)
+        for i in range(num_frames)
+    ]
+    return ((np.stack(frames) + 1) * 127.5).astype(np.uint8)
+
+
+def test_frames_are_scaled_down_to_the_short_side_asked_for_as_they_are_converted(tmp_path):
+    path = tmp_path / "wide.mp4"
+    write_clip(path, textured_frames((180, 320)), FPS)
+    full = load_clip(path, 4, clip_index=0)
+    scaled = load_clip(path, 4, clip_index=0, short_side=90)
+    assert full.frames.shape == (4, 180, 320, 3) and scaled.frames.shape == (4, 90, 160, 3)  # the aspect kept
+    resized = torch.nn.functional.interpolate(
+        torch.from_numpy(full.frames).permute(0, 3, 1, 2).float(), size=(90, 160), mode="bilinear", antialias=True
+    )
+    assert (resized - torch.from_numpy(scaled.frames).permute(0, 3, 1, 2).float()).abs().mean() < 2.0
+    assert load_clip(path, 4, clip_index=0, short_side=400).frames.shape == full.frames.shape  # never scaled up
+
+
+def test_frames_or_audio_channels_beyond_the_limits_are_refused_naming_the_file(media, monkeypatch):
+    monkeypatch.setattr(decoding, "MAX_FRAME_PIXELS", 64 * 48 - 1)
+    with pytest.raises(DecodeError, match="aac.mp4: its frames are 64x48, beyond the 3,071 pixels allowed"):
+        load_clip(media["aac.mp4"], 4)
+    monkeypatch.setattr(decoding, "MAX_FRAME_PIXELS", 64 * 48)
+    monkeypatch.setattr(decoding, "MAX_AUDIO_CHANNELS", 1)
+    with pytest.raises(DecodeError, match="stereo_44k.mp4: its audio has 2 channels, beyond the 1 allowed"):
+        load_clip(media["stereo_44k.mp4"], 4)
+    assert load_clip(media["aac.mp4"], 4).frames.shape == (4, 48, 64, 3)
+
+
+def write_rate_change(path) -> None:
+    """An MPEG-TS whose MP2 audio, a 440 Hz tone in one phase throughout, is 44.1 kHz for 2 s and 48 kHz after (two
+    recordings' packets in one stream: each MPEG audio frame states its own rate), beside 4 s of video."""
+    with av.open(str(path), "w", format="mpegts") as container:
+        video = container.add_stream("mpeg2video", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = container.add_stream("mp2", rate=44100)
+        audio.layout, audio.codec_context.format = "stereo", "s16"
+        later = av.CodecContext.create("mp2", "w")
+        later.sample_rate, later.layout, later.format = 48000, "stereo", "s16"
+        later.time_base = Fraction(1, 48000)
+        later.open()
+        packets = [
+            (i / 25, p)
+            for i, f in enumerate(textured_frames((48, 64), 100))
+            for p in video.encode(av.VideoFrame.from_ndarray(f, format="rgb24"))
+        ] + [(4.0, p) for p in video.encode()]
+        for rate, encoder, start in ((44100, audio.codec_context, 0.0), (48000, later, 2.0)):
+            wave = (0.3 * np.sin(2 * np.pi * 440 * (start + np.arange(2 * rate) / rate)) * 32767).astype(np.int16)
+            frames = []
+            for first in range(0, len(wave) - 1152 + 1, 1152):
+                frame = av.AudioFrame.from_ndarray(np.repeat(wave[first : first + 1152], 2)[None], layout="stereo")
+                frame.sample_rate, frame.pts, frame.time_base = rate, first, Fraction(1, rate)
+                frames.append(frame)
+            for frame in [*frames, None]:
+                for packet in encoder.encode(frame):
+                    when = start + packet.pts / rate
+                    packet.stream, packet.time_base = audio, Fraction(1, 90000)
+                    packet.pts = packet.dts = round(when * 90000)
+                    packets.append((when, packet))
+        for _, packet in sorted(packets, key=lambda item: item[0]):
+            container.mux(packet)
+
+
+def test_audio_whose_sample_rate_changes_mid_stream_keeps_every_sample_in_its_place(tmp_path):
+    write_rate_change(tmp_path / "rates.ts")
+    with av.open(str(tmp_path / "rates.ts")) as container:
+        assert {frame.sample_rate for frame in container.decode(audio=0)} == {44100, 48000}
+    clip = load_clip(tmp_path / "rates.ts", 8, frame_stride=2, audio_seconds=3.0, clip_index=1, num_clips=3)
+    times = clip.start + 8 * 2 / 25 / 2 - 1.5 + np.arange(len(clip.audio)) / clip.sample_rate
+    for low, high in ((0.6, 1.9), (2.1, 3.4)):  # each side of the change, on the clock the video is on
+        inside = (times > low) & (times < high)
+        assert np.corrcoef(clip.audio[inside], np.sin(2 * np.pi * 440 * times[inside]))[0, 1] > 0.99

@@ -5,12 +5,15 @@ import pytest
 import torch
 from transformers import VideoMAEVideoProcessor
 
+from modeling_avssl.data import collation
+from modeling_avssl.data.collation import ClipTransform
 from modeling_avssl.data.video_transforms import (
     ClipRandAugment,
     VideoAugmentation,
     frames_to_video,
     temporal_warp_indices,
 )
+from modeling_avssl.method import evaluation
 
 
 def still_video(num_frames: int = 8, height: int = 60, width: int = 80) -> torch.Tensor:
@@ -143,3 +146,26 @@ def test_settings_come_from_a_video_processor():
     augmentation = VideoAugmentation.from_video_processor(processor, temporal_warp_prob=0.0)
     assert augmentation.crop_size == 112 and augmentation.temporal_warp_prob == 0.0
     assert augmentation.weak(still_video(height=120, width=160)).shape == (8, 3, 112, 112)
+
+
+def test_frames_are_decoded_at_the_short_side_of_the_largest_jitter_for_training_and_the_crop_for_testing(
+    tmp_path, monkeypatch
+):
+    augmentation = VideoAugmentation(crop_size=224)
+    assert (augmentation.decode_short_side(training=True), augmentation.decode_short_side(training=False)) == (
+        320,
+        224,
+    )
+    asked = []
+
+    def decoded(*args, short_side=None, **kwargs):
+        asked.append(short_side)
+        raise collation.DecodeError("video.mp4", "not decoded in this test")
+
+    monkeypatch.setattr(collation, "load_clip", decoded)
+    monkeypatch.setattr(evaluation, "load_clip", decoded)
+    transform = ClipTransform(augmentation, num_frames=4, frame_stride=2, sample_rate=16000, num_mel_bins=8)
+    for read in (lambda: transform("video.mp4", [0]), lambda: evaluation.protocol_views("video.mp4", transform, 1, 1)):
+        with pytest.raises(collation.DecodeError):
+            read()
+    assert asked == [320, 224]

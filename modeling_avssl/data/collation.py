@@ -86,6 +86,7 @@ class ClipTransform:
             rng=rng,
             require_audio=True,
             threads=self.decoder_threads,
+            short_side=self.augmentation.decode_short_side(training=True),
         )
         frames = frames_to_video(clip.frames)
         features = log_mel_fbank(clip.audio, self.sample_rate, self.num_mel_bins, self.max_length)

@@ -8,6 +8,8 @@ SVFormer's (docs/recipe.md): RandAugment `rand-m9-n5-mstd0.5` on timm's scale an
 colour channels, drawn as the `channel_scale` that `normalize` applies.
 """
 
+import math
+
 import numpy as np
 import torch
 from torchvision.transforms import v2
@@ -120,6 +122,12 @@ class VideoAugmentation:
         crop = video_processor.crop_size
         crop_size = crop["height"] if isinstance(crop, dict) else crop.height
         return cls(crop_size, tuple(video_processor.image_mean), tuple(video_processor.image_std), **kwargs)
+
+    def decode_short_side(self, training: bool) -> int:
+        """The short side frames need for these views, to which `load_clip` scales larger sources as it converts them:
+        the largest jitter's for the training views (none then has less detail than the source gives), the crop's
+        for the test protocol's."""
+        return math.ceil(self.crop_size * self.jitter[1]) if training else self.crop_size
 
     def normalize(self, video: torch.Tensor, channel_scale: torch.Tensor | None = None) -> torch.Tensor:
         """uint8 views `(..., T, C, H, W)` -> float32 `(x / 255 - mean) / std` on their device; with `channel_scale`

@@ -50,6 +50,7 @@ class LocalizerClips(Dataset):
                     sample_rate=features["sample_rate"],
                     training=self.training,
                     rng=np.random.default_rng(int(torch.randint(2**62, ()))),
+                    short_side=self.config.image_size,
                 )
                 break
             except DecodeError as error:

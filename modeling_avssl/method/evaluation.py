@@ -38,6 +38,7 @@ def protocol_views(
             audio_seconds=fbank_seconds(transform.max_length),
             sample_rate=transform.sample_rate,
             threads=transform.decoder_threads,
+            short_side=transform.augmentation.decode_short_side(training=False),
         )
         views = transform.augmentation.eval_views(frames_to_video(clip.frames), crops)
         features = log_mel_fbank(clip.audio, transform.sample_rate, transform.num_mel_bins, transform.max_length)
