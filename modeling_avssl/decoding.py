@@ -347,11 +347,13 @@ def _check_order(previous: float | None, time: float) -> None:
 
 
 def _scaled(size: tuple[int, int], short_side: int | None) -> tuple[int, int]:
-    """`size` (width, height) scaled down so that its short side is `short_side` (as it is when it is no longer)."""
-    if short_side is None or min(size) <= short_side:
+    """`size` (width, height) scaled down so that its short side is `short_side` (the long one rounded to an even
+    number, which FFmpeg's scaler converts twice as fast), where that at least halves its pixels; below that an
+    unscaled conversion (FFmpeg's fast path) and a resize of the views cost less."""
+    if short_side is None or min(size) ** 2 < 2 * short_side**2:
         return size
     scale = short_side / min(size)
-    return tuple(short_side if side == min(size) else max(1, round(side * scale)) for side in size)
+    return tuple(short_side if side == min(size) else 2 * max(1, round(side * scale / 2)) for side in size)
 
 
 def _decode_frames(
@@ -483,14 +485,13 @@ def load_clip(
     once and each stream is read from a seek near the clip (checked, and repeated further back when a demuxer lands
     late). Videos shorter than the clip repeat their last frame; frames come at the stream's first frame size (a
     stream that changes resolution is resized to it), scaled down in their conversion to RGB so that their short
-    side is `short_side` where it is longer (the size the views need: a sample of an 8K file then costs about what
-    one of a 360p file does), and turned as the rotation metadata says; any channel count, layout, sample rate and
-    sample format comes out as mono float32 at `sample_rate`. Each stream's decoder runs `threads` threads (0:
-    FFmpeg's choice, one per core; a loader's workers share the cores). Raises `DecodeError` (naming the source)
-    for anything but a regular file, for unreadable, truncated or empty data, for frames or audio channels beyond
-    `MAX_FRAME_PIXELS` and `MAX_AUDIO_CHANNELS`, for a source without a video stream, for one without an audio
-    stream when `require_audio`, and for audio with NaN or
-    infinite samples.
+    side is `short_side` where that at least halves their pixels (the size the views need: a sample of an 8K file
+    then takes about the memory one of a 360p file does), and turned as the rotation metadata says; any channel
+    count, layout, sample rate and sample format comes out as mono float32 at `sample_rate`. Each stream's decoder
+    runs `threads` threads (0: FFmpeg's choice, one per core; a loader's workers share the cores). Raises
+    `DecodeError` (naming the source) for anything but a regular file, for unreadable, truncated or empty data, for
+    frames or audio channels beyond `MAX_FRAME_PIXELS` and `MAX_AUDIO_CHANNELS`, for a source without a video
+    stream, for one without an audio stream when `require_audio`, and for audio with NaN or infinite samples.
     """
     name = describe(source)
     rng = rng if rng is not None else np.random.default_rng()
