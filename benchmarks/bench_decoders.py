@@ -131,13 +131,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=20, help="timed calls of each decoder a round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sizes", nargs="+", default=[f"{w}x{h}" for w, h in SIZES])
     args = parser.parse_args()
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     torch.set_num_threads(1)
     decoders = available_decoders()
     print(f"one core; PyAV {av.__version__}; decoders: {', '.join(decoders)}; {args.calls} calls x {args.rounds}")
     with tempfile.TemporaryDirectory() as folder:
-        for width, height in SIZES:
+        for width, height in (map(int, size.split("x")) for size in args.sizes):
             path = os.path.join(folder, f"clip_{width}x{height}.mp4")
             frames, fps, audio = synthetic_video(width, height)
             write_clip(path, frames, fps, audio, 44100, video_options={"g": str(2 * fps)})

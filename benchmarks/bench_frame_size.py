@@ -35,14 +35,14 @@ augmentation, rng = VideoAugmentation(crop_size=224), np.random.default_rng(0)
 
 
 def sample():
-    if mode == "decode":  # the floor: the video packets from the keyframe before the clip to its end, decoded only
+    if mode == "decode":  # the floor: the video from the keyframe before the clip to its last frame, decoded only
         with av.open(path) as container:
             stream = container.streams.video[0]
             stream.codec_context.thread_count = 1
             start = float(rng.uniform(0, 3.0 - 64 / 25))
             container.seek(int(start / stream.time_base), stream=stream, backward=True)
             for frame in container.decode(stream):
-                if frame.time >= start + 64 / 25:
+                if frame.time >= start + 60 / 25 - 1e-6:  # the 16th frame, 15 strides of 4 after the first
                     break
         return
     clip = load_clip(path, 16, frame_stride=4, audio_seconds=10.0, training=True, rng=rng, threads=1,

@@ -275,7 +275,8 @@ def _decoded(container: av.container.InputContainer, stream, log: _FFmpegLog, in
     demuxer = container.format.name
     log.drop()
     read = started = False  # a packet is read, a frame is out
-    end = previous = None  # presentation end of the packets read, timestamp of the last (the stream's time base)
+    end = previous = None  # presentation end of the video packets read, timestamp of the last (in the time base)
+    video = stream.type == "video"
     for packet in container.demux(stream):
         if packet.size:
             if read and (error := log.first_error(of=demuxer)):
@@ -284,10 +285,11 @@ def _decoded(container: av.container.InputContainer, stream, log: _FFmpegLog, in
             read = True
             if index is not None and packet.dts is not None:
                 _check_position(packet, index)
-            if packet.pts is not None:
-                previous = packet.pts
-                end = max(packet.pts if end is None else end, packet.pts + (packet.duration or 0))
-        elif stream.type == "audio":
+            if (pts := packet.pts) is not None:
+                previous = pts
+                if video:
+                    end = max(pts if end is None else end, pts + (packet.duration or 0))
+        elif not video:
             log.drop(of=demuxer)  # the recording ends where the data does (silence after it), like a short stream
         for frame in packet.decode():
             if frame.time is None:
@@ -300,7 +302,7 @@ def _decoded(container: av.container.InputContainer, stream, log: _FFmpegLog, in
             yield frame
     if error := log.first_error():
         raise _Damaged(f"damaged data at the end of the {stream.type} stream: FFmpeg reports {error}")
-    if end is not None and stream.type == "video" and stream.duration is not None:
+    if end is not None and stream.duration is not None:
         start = stream.start_time or 0
         if float((end - start - stream.duration) * stream.time_base) < -_ENDS_EARLY_TOLERANCE:
             raise _Damaged(
@@ -415,27 +417,23 @@ def _decode_audio(
     of sample rate, format or layout mid-stream starts a new run, placed at its own first frame's time."""
     out = np.zeros(num_samples, dtype=np.float32)
     window_end = window_start + num_samples / sample_rate
-    fifo = position = previous = None  # the run being gathered, the time (from `origin`) of its first sample
+    fifo = kind = position = previous = None  # the run being gathered: its format, layout and rate, its start
     for frame in _frames_from(container, stream, max(window_start - _AUDIO_PREROLL, 0.0), origin, log):
-        _check_order(previous, frame.time)
-        previous = frame.time
-        if fifo is not None and _kind(frame) != _kind(fifo):  # checked here: PyAV's FIFO crashes on another layout
-            _place_run(out, fifo, position, window_start, sample_rate)
-            fifo = None
-        if fifo is None:
-            fifo, position = av.AudioFifo(), frame.time - origin
+        time = frame.time - origin
+        _check_order(previous, time)
+        previous = time
+        frame_kind = (frame.format.name, frame.layout.name, frame.sample_rate)
+        if frame_kind != kind:  # a new run (checked here: PyAV's FIFO crashes on a frame of another layout)
+            if fifo is not None:
+                _place_run(out, fifo, position, window_start, sample_rate)
+            fifo, kind, position = av.AudioFifo(), frame_kind, time
         frame.pts = None  # samples are placed by count from the run's first; the FIFO would check the timestamps
         fifo.write(frame)
-        if position + fifo.samples / frame.sample_rate >= window_end:
+        if position + fifo.samples / kind[2] >= window_end:
             break
     if fifo is not None:
         _place_run(out, fifo, position, window_start, sample_rate)
     return out
-
-
-def _kind(audio: av.AudioFrame | av.AudioFifo) -> tuple[str, str, int]:
-    """The sample format, layout and rate of a frame, or of the frames a FIFO holds."""
-    return audio.format.name, audio.layout.name, audio.sample_rate
 
 
 def _place_run(out: np.ndarray, fifo: av.AudioFifo, position: float, window_start: float, sample_rate: int) -> None:
