@@ -5,6 +5,8 @@ run to itself at a chosen point, or to the `accelerate launch` that started two 
 import json
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 from runs import CHECKPOINTS, ROOT, accelerate_launch, assert_same_end, signalled, tiny_run, train
@@ -35,6 +37,22 @@ def test_loader_workers_leave_the_stop_signals_to_the_main_process():
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+LOADER_LEFT_OPEN = """
+from torch.utils.data import DataLoader
+from modeling_avssl.data.collation import ignore_stop_signals
+
+loader = DataLoader(list(range(8)), num_workers=2, persistent_workers=True, worker_init_fn=ignore_stop_signals)
+print("read", next(iter(loader)).tolist(), flush=True)  # the loader and its workers live until the interpreter exits
+"""
+
+
+def test_a_process_whose_loader_workers_ignore_stop_signals_still_exits():
+    """multiprocessing ends daemonic children at exit with SIGTERM, which these workers ignore: without
+    `end_daemonic_children` the process waited for them forever (found by benchmarks/soak.py)."""
+    done = subprocess.run([sys.executable, "-c", LOADER_LEFT_OPEN], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "read [0]" in done.stdout, done.stderr[-2000:]
 
 
 @pytest.mark.slow

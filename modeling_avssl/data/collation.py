@@ -11,6 +11,8 @@ training loop counts it (see `bad_files.BadFileMonitor`) and the run goes on. `J
 unlabeled streams into the trainer's batches and does that counting as it reads them.
 """
 
+import atexit
+import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence, Set
@@ -305,9 +307,28 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGUSR1)  # a scheduler's "stop soon" (SL
 
 def ignore_stop_signals(worker_id: int) -> None:
     """A loader worker's start: `STOP_SIGNALS` are left to the main process, which stops the run in order
-    (`method/preemption.py`); a launcher or a scheduler signals the worker with it, as one process group."""
+    (`method/preemption.py`); a launcher or a scheduler signals the worker with it, as one process group. The main
+    process ends its workers at exit with `end_daemonic_children`."""
     for number in STOP_SIGNALS:
         signal.signal(number, signal.SIG_IGN)
+
+
+def end_daemonic_children(grace: float = 1.0) -> None:
+    """At exit, before multiprocessing's own handler (which terminates daemonic children, loader workers among them,
+    with SIGTERM and waits for them forever): terminates them, and kills those still alive after `grace` seconds,
+    as loader workers that ignore SIGTERM are. Without it a process whose loaders were not shut down (persistent
+    workers, an error mid-step) would hang at exit."""
+    children = [child for child in multiprocessing.active_children() if child.daemon]
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.join(grace)
+        if child.is_alive():
+            child.kill()
+            child.join()
+
+
+atexit.register(end_daemonic_children)  # after multiprocessing's (registered when it was imported): runs before it
 
 
 class JointBatches:
