@@ -241,6 +241,8 @@ def _frames_from(
     the stream's first frame. Seeks to the keyframe before `time`; where the demuxer lands after it (MPEG-TS seeks
     by byte position and can land a GOP late) it seeks further back, and in the end decodes from the start. An AVI
     whose index stops short of its frames is always read from the start (`_index_is_whole`)."""
+    for other in container.streams:  # the demuxer then skips the other streams' data rather than reading it
+        other.discard = av.stream.Discard.default if other.index == stream.index else av.stream.Discard.all
     whole = _index_is_whole(container)
     index = stream.index_entries if whole and container.format.name == "avi" and stream.type == "video" else None
     for back in _SEEK_BACKOFF if whole else ():
