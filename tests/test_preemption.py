@@ -10,9 +10,10 @@ import sys
 
 import pytest
 from runs import CHECKPOINTS, ROOT, accelerate_launch, assert_same_end, signalled, tiny_run, train
+from transformers import TrainerControl
 
 from modeling_avssl.data.collation import STOP_SIGNALS, ignore_stop_signals
-from modeling_avssl.method.preemption import PREEMPTED_EXIT_CODE
+from modeling_avssl.method.preemption import PREEMPTED_EXIT_CODE, Preemption
 
 
 def saved_steps(output_dir) -> list[int]:
@@ -37,6 +38,22 @@ def test_loader_workers_leave_the_stop_signals_to_the_main_process():
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def test_a_signal_while_training_asks_for_a_checkpoint_and_a_stop_and_a_new_training_starts_clean():
+    preemption, control = Preemption(), TrainerControl()
+    preemption.on_train_begin(None, None, control)
+    try:
+        os.kill(os.getpid(), signal.SIGUSR1)  # handled: the test process goes on
+        assert preemption.requested and preemption.signal_name == "SIGUSR1"
+        preemption.agreed(preemption.requested, control)
+        assert preemption.stopping and control.should_save and control.should_training_stop
+    finally:
+        preemption.on_train_end(None, None, control)
+    assert signal.getsignal(signal.SIGUSR1) is signal.SIG_DFL  # the process's own handler back
+    preemption.on_train_begin(None, None, TrainerControl())
+    preemption.on_train_end(None, None, TrainerControl())
+    assert not (preemption.requested or preemption.stopping)
 
 
 LOADER_LEFT_OPEN = """

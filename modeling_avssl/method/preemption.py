@@ -27,7 +27,7 @@ PREEMPTED_EXIT_CODE = 75  # EX_TEMPFAIL (sysexits.h): a temporary failure, to be
 
 
 class Preempted(RuntimeError):
-    """A stop signal ended training early; the message says what was saved and how to go on."""
+    """A stop signal ended training early; `Preemption` logged the checkpoint it saved and how to go on."""
 
 
 class Preemption(TrainerCallback):
@@ -46,6 +46,7 @@ class Preemption(TrainerCallback):
         self.requested = True
 
     def on_train_begin(self, args, state, control, **kwargs):
+        self.requested, self.stopping, self.signal_name = False, False, None  # a trainer may train again
         self._training = True
         if threading.current_thread() is threading.main_thread():  # only the main thread may set handlers
             self._previous = {number: signal.signal(number, self._handle) for number in STOP_SIGNALS}
