@@ -176,7 +176,7 @@ if __name__ == "__main__":
     except Preempted as stop:  # every process stopped at the same step, with a checkpoint (logged)
         logger.warning("%s; exiting with code %d", stop, PREEMPTED_EXIT_CODE)
         exit_code = PREEMPTED_EXIT_CODE
-    except SaveError as error:  # this process could not write; the launcher stops the others
+    except (SaveError, output_folder.OutputFolderInUse) as error:  # the launcher stops the other processes
         logger.error("%s", error)
         sys.exit(1)
     except hub.HubUnavailable as error:

@@ -52,6 +52,15 @@ def test_a_run_refuses_a_held_folder_before_writing_anything(tmp_path, avsynth):
     try:
         with pytest.raises(OutputFolderInUse, match=f"process {process.pid}"):
             train(tiny_run(tmp_path / "run", avsynth))
+        refused = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "train_avssl.py"), *tiny_run(tmp_path / "run", avsynth)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert refused.returncode == 1 and f"is in use by another run: process {process.pid}" in refused.stderr
+        assert "Traceback" not in refused.stderr
         assert os.listdir(tmp_path / "run") == [LOCK_FILE]
     finally:
         process.kill()

@@ -39,11 +39,13 @@ class OutputFolderInUse(RuntimeError):
 
 
 def _holder(handle) -> dict:
+    """What the lock file says of the run that holds (or held) it; empty when it says nothing readable."""
     handle.seek(0)
     try:
-        return json.loads(handle.read() or "{}")
+        holder = json.loads(handle.read() or "{}")
     except json.JSONDecodeError:
         return {}
+    return holder if isinstance(holder, dict) else {}
 
 
 def _described(holder: dict) -> str:
