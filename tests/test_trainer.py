@@ -796,3 +796,10 @@ def test_two_processes_keep_one_teacher_and_one_flexmatch_record(tmp_path, avsyn
     first, second = json.loads(out.read_text())
     assert first["teacher"] == second["teacher"]
     assert first["record"] == second["record"] and any(label >= 0 for label in first["record"])
+
+
+def test_a_checkpoint_loads_with_an_indexed_cpu_map_location_as_transformers_5_17_asks_on_cpu_processes(tmp_path):
+    """transformers 5.17 resumes a multi-process CPU run's optimizer with `map_location="cpu:0"`."""
+    torch.save({"momentum": torch.ones(3)}, tmp_path / "optimizer.pt")
+    loaded = torch.load(tmp_path / "optimizer.pt", map_location="cpu:0", weights_only=True)
+    assert loaded["momentum"].device.type == "cpu" and loaded["momentum"].tolist() == [1.0, 1.0, 1.0]

@@ -32,6 +32,16 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be resumed from: missing, incomplete, or holding a damaged file."""
 
 
+def _restore_on_indexed_cpu(storage, location: str):
+    """A torch deserializer for "cpu:N" locations: transformers 5.17 resumes the optimizer of a multi-process CPU run
+    with `map_location=args.device`, "cpu:0", which torch cannot restore (later versions pass "cpu"). Returns the
+    storage where it is, on the CPU; None for any other location."""
+    return storage if re.fullmatch(r"cpu:\d+", location) else None
+
+
+torch.serialization.register_package(11, lambda storage: None, _restore_on_indexed_cpu)  # tags nothing it saves
+
+
 class SaveError(RuntimeError):
     """Writing a checkpoint or the trained model failed."""
 
