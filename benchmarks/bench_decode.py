@@ -85,9 +85,8 @@ def decode_lower_bound(path: str, augmentation: VideoAugmentation, rng: np.rando
     return {"decode": time.perf_counter() - start_time}
 
 
-def naive_sample(path: str, augmentation: VideoAugmentation, rng: np.random.Generator) -> dict[str, float]:
-    """Decode every frame and all the audio, then pick the clip: what a simple loader does."""
-    begin = time.perf_counter()
+def decode_all(path: str) -> tuple[list[np.ndarray], np.ndarray]:
+    """Every RGB frame of the file and all its audio, mono at `SAMPLE_RATE`: what a simple loader decodes."""
     with av.open(path) as container:
         frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
     with av.open(path) as container:
@@ -95,6 +94,13 @@ def naive_sample(path: str, augmentation: VideoAugmentation, rng: np.random.Gene
         audio = np.concatenate(
             [out.to_ndarray().reshape(-1) for frame in container.decode(audio=0) for out in resampler.resample(frame)]
         )
+    return frames, audio
+
+
+def naive_sample(path: str, augmentation: VideoAugmentation, rng: np.random.Generator) -> dict[str, float]:
+    """Decode every frame and all the audio, then pick the clip: what a simple loader does."""
+    begin = time.perf_counter()
+    frames, audio = decode_all(path)
     start = int(rng.integers(0, max(len(frames) - NUM_FRAMES * FRAME_STRIDE, 1)))
     video = frames_to_video(np.stack(frames[start : start + NUM_FRAMES * FRAME_STRIDE : FRAME_STRIDE]))
     augmentation.weak(video)

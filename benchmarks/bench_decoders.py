@@ -24,7 +24,7 @@ from collections.abc import Callable
 import av
 import numpy as np
 import torch
-from bench_decode import synthetic_video  # beside this file
+from bench_decode import decode_all, synthetic_video  # beside this file
 
 from modeling_avssl.data import load_clip, write_clip
 
@@ -91,13 +91,7 @@ def decord_job(path: str, start: float, fps: float) -> tuple[np.ndarray, np.ndar
 
 
 def decode_everything(path: str, start: float, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    with av.open(path) as container:
-        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-    with av.open(path) as container:
-        resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-        audio = np.concatenate(
-            [out.to_ndarray().reshape(-1) for frame in container.decode(audio=0) for out in resampler.resample(frame)]
-        )
+    frames, audio = decode_all(path)
     indices = np.minimum(np.round(times_of(start, fps) * fps).astype(int), len(frames) - 1)
     first, last = (min(max(int(t * SAMPLE_RATE), 0), len(audio)) for t in audio_window(start, fps))
     return np.stack([frames[i] for i in indices]), audio[first:last]
