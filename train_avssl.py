@@ -45,7 +45,7 @@ from modeling_avssl.run.baseline import supervised_baseline
 from modeling_avssl.run.components import build_model, load_data, processor_for, spread_subset, trained_model
 from modeling_avssl.run.localizer_stage import prepare_localizer
 from modeling_avssl.run.model_card import write_model_card
-from modeling_avssl.run.summary import MasksToTrackers, save_pictures, summary
+from modeling_avssl.run.summary import MasksToTrackers, save_pictures, summary, write_listed_clips
 
 
 logger = logging.getLogger("train_avssl")
@@ -103,6 +103,13 @@ def run(
         labels = (lambda: source_labels(train_source)) if train_source.streaming else train_source.dataset["label"]
         split = load_or_create_split(manifest, labels, train_source.classes, data_args.shots, data_args.split_seed)
         labeled, unlabeled = split_rows(train_source, split, os.path.join(training_args.output_dir, "labeled_cache"))
+    listed = {
+        role: source.listed
+        for role, source in (("train", train_source), ("test", eval_source))
+        if source.listed is not None
+    }
+    if listed and training_args.process_index == 0:
+        write_listed_clips(training_args.output_dir, listed)
     eval_rows = eval_source.dataset
     if data_args.validation_samples:
         unlabeled, eval_rows = hold_out(unlabeled, data_args.validation_samples, data_args.split_seed)
@@ -160,10 +167,11 @@ def run(
         trainer.save_metrics("eval", metrics)
     if trainer.is_world_process_zero():
         if training_args.do_train:
-            write_model_card(trainer, model_args, data_args, split, metrics)
+            write_model_card(trainer, model_args, data_args, split, metrics, listed)
         pictures = save_pictures(trainer, eval_rows, num_frames // 2, metrics)
         evaluated_on = "validation" if data_args.validation_samples else "test"
-        print(summary(metrics, training_args, len(split.classes), timings, pictures, evaluated_on, args.do_train))
+        classes = len(split.classes)
+        print(summary(metrics, training_args, classes, timings, pictures, evaluated_on, args.do_train, listed))
     if training_args.do_train and training_args.push_to_hub:
         hub.push(trainer)
     return trainer

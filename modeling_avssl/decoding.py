@@ -11,18 +11,25 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Decoding one clip, frames and the audio around them, from any container FFmpeg reads (through PyAV)."""
+"""Decoding one clip, frames and the audio around them, from any container FFmpeg reads (through PyAV), and a whole
+video at a constant frame rate (what `python -m modeling_avssl.commands.data extract` writes as image files).
+
+A source is a path, a container's bytes, or a `datasets` video struct `{"path", "bytes"}` (as `datasets.Video(decode=
+False)` gives it); a data set's row may also hold a pre-extracted clip `{"frames", "audio", "frame_rate"}`, which
+`data/extracted_clips.py` reads, and which messages name by its frame folder."""
 
 import io
 import itertools
 import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import av
 import av.logging
+import fsspec
 import numpy as np
 
 
@@ -35,6 +42,8 @@ _ENDS_EARLY_TOLERANCE = 0.25  # seconds a video stream may end before its stated
 _AVI_CHUNK_HEADER = 8  # bytes between where an AVI index entry points and where its packet starts
 MAX_FRAME_PIXELS = 8192 * 8192  # a declared frame size beyond this (8K UHD is 7680x4320) is refused, not allocated
 MAX_AUDIO_CHANNELS = 64  # FFmpeg's largest channel mask; 22.2 sound has 24
+
+Source = str | os.PathLike | bytes | Mapping  # a path, bytes, a video struct or a pre-extracted clip (see above)
 
 
 class DecodeError(ValueError):
@@ -88,10 +97,11 @@ class MediaInfo:
     height: int
 
 
-def probe(source: str | os.PathLike | bytes) -> MediaInfo:
+def probe(source: Source) -> MediaInfo:
     """Reads a container's streams and decodes its first video frame; raises `DecodeError` when it cannot (unreadable,
     truncated, no video). `width` and `height` are those of the frames `load_clip` returns (after rotation)."""
     name = describe(source)
+    source = container_source(source)
     with _open(source, name) as container:
         try:
             if not container.streams.video:
@@ -159,9 +169,49 @@ def _quarter_turns(frame: av.VideoFrame) -> int:
     return int(round(frame.rotation / 90)) % 4
 
 
-def describe(source: str | os.PathLike | bytes) -> str:
-    """How a source is named in messages: its path, or the size of an in-memory container."""
+def describe(source: Source) -> str:
+    """How a source is named in messages: its path (an extracted clip's frame folder), or the size of an in-memory
+    container."""
+    if isinstance(source, Mapping):
+        if "frames" in source:
+            return str(source["frames"])
+        size = f"<{len(source['bytes'])} bytes>" if source.get("bytes") else None
+        return " ".join(filter(None, (source.get("path"), size))) or "<an empty video struct>"
     return f"<{len(source)} bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
+
+
+def container_source(source: Source) -> str | os.PathLike | bytes:
+    """A path or bytes of a container: a `datasets` video struct's bytes, or else its path (a URL, `hf://...` as
+    `datasets` streams a Hub folder, is read whole)."""
+    if not isinstance(source, Mapping):
+        return source
+    if source.get("bytes"):
+        return source["bytes"]
+    path = source.get("path")
+    if not path:
+        raise DecodeError(describe(source), "the video struct holds neither bytes nor a path")
+    if "://" not in path:
+        return path
+    try:
+        with fsspec.open(path, "rb") as remote:
+            return remote.read()
+    except (OSError, ValueError) as error:
+        raise DecodeError(path, f"cannot read it ({error})") from error
+
+
+def container_bytes(source: Source) -> bytes:
+    """The bytes of a container (a path's file read whole); raises `DecodeError` for a pre-extracted clip, which is
+    no container."""
+    if isinstance(source, Mapping) and "frames" in source:
+        raise DecodeError(describe(source), "pre-extracted frames are not a container")
+    data = container_source(source)
+    if isinstance(data, (bytes, bytearray)):
+        return bytes(data)
+    try:
+        with open(data, "rb") as file:
+            return file.read()
+    except OSError as error:
+        raise DecodeError(describe(source), f"cannot read the file ({error.strerror})") from error
 
 
 def clip_start(
@@ -350,7 +400,7 @@ def _check_order(previous: float | None, time: float) -> None:
         raise ValueError(f"timestamps go backwards at {previous:.3f} s (damaged, or recordings joined end to end)")
 
 
-def _scaled(size: tuple[int, int], short_side: int | None) -> tuple[int, int]:
+def scaled_size(size: tuple[int, int], short_side: int | None) -> tuple[int, int]:
     """`size` (width, height) scaled down so that its short side is `short_side` (the long one rounded to an even
     number, which FFmpeg's scaler converts twice as fast), where that at least halves its pixels; below that an
     unscaled conversion (FFmpeg's fast path) and a resize of the views cost less."""
@@ -360,45 +410,51 @@ def _scaled(size: tuple[int, int], short_side: int | None) -> tuple[int, int]:
     return tuple(short_side if side == min(size) else 2 * max(1, round(side * scale / 2)) for side in size)
 
 
-def _decode_frames(
+def _picked_frames(
     container: av.container.InputContainer,
     stream,
     times: np.ndarray,
-    frame_period: float,
     origin: float,
     log: _FFmpegLog,
     short_side: int | None,
-) -> list[np.ndarray]:
+    *,
+    past_end: bool,
+) -> Iterator[np.ndarray]:
     """For each time in `times` (seconds from `origin`, ascending), the RGB frame showing at that time, at the size of
-    the stream's first frame (scaled down to `short_side` in the same conversion) and turned as its rotation
-    metadata says. Decodes forward from a seek only as far as the last time, converting only the frames it picks;
-    times past the end repeat the last frame. Empty when the stream holds no frame showing at the first time."""
+    the stream's first frame (scaled down to `short_side` in the same conversion) and turned as its rotation metadata
+    says; times after the last frame is shown get it again when `past_end`, else nothing. Decodes forward from a seek
+    only as far as the last time, converting only the frames it picks (a frame picked for several times is one
+    array). Yields nothing when the stream holds no frame showing at the first time."""
     size = _frame_size(stream)
-    picked: list[np.ndarray] = []
+    picked = 0
     previous = previous_rgb = None
 
     def rgb(frame: av.VideoFrame) -> np.ndarray:
         nonlocal size
         size = size or (frame.width, frame.height)
-        width, height = _scaled(size, short_side)
+        width, height = scaled_size(size, short_side)
         return np.ascontiguousarray(
             np.rot90(frame.to_ndarray(format="rgb24", width=width, height=height), _quarter_turns(frame))
         )
 
     for frame in _frames_from(container, stream, times[0], origin, log):
         _check_order(previous.time if previous is not None else None, frame.time)
-        while len(picked) < len(times) and frame.time - origin > times[len(picked)] + _EPSILON:
+        while picked < len(times) and frame.time - origin > times[picked] + _EPSILON:
             if previous_rgb is None:
                 previous_rgb = rgb(previous if previous is not None else frame)
-            picked.append(previous_rgb)
-        if len(picked) == len(times):
-            break
+            yield previous_rgb
+            picked += 1
+        if picked == len(times):
+            return
         previous, previous_rgb = frame, None
-    if not picked and (previous is None or previous.time - origin + frame_period <= times[0]):
-        return []
-    if len(picked) < len(times):
-        picked += [previous_rgb if previous_rgb is not None else rgb(previous)] * (len(times) - len(picked))
-    return picked
+    shown_until = None if previous is None else previous.time - origin + 1 / _frame_rate(stream)
+    if shown_until is None or (not picked and shown_until <= times[0]):
+        return
+    last = rgb(previous)
+    for time in times[picked:]:
+        if not past_end and time >= shown_until - _EPSILON:
+            return
+        yield last
 
 
 def _decode_audio(
@@ -450,10 +506,12 @@ def _place_run(out: np.ndarray, fifo: av.AudioFifo, position: float, window_star
     resampler = av.AudioResampler(format="fltp" if planar else "flt", rate=sample_rate)
     samples = np.concatenate([frame.to_ndarray() for frame in resampler.resample(run) + resampler.resample(None)], 1)
     mono = samples.mean(axis=0) if planar else samples.reshape(-1, channels).mean(axis=1)
-    _place(out, mono, position, window_start, sample_rate)
+    place_samples(out, mono, position, window_start, sample_rate)
 
 
-def _place(out: np.ndarray, samples: np.ndarray, position: float, window_start: float, sample_rate: int) -> None:
+def place_samples(
+    out: np.ndarray, samples: np.ndarray, position: float, window_start: float, sample_rate: int
+) -> None:
     """Copies `samples` starting at `position` seconds into `out` (which starts at `window_start`)."""
     first = int(round((position - window_start) * sample_rate))
     lo, hi = max(first, 0), min(first + len(samples), len(out))
@@ -462,7 +520,7 @@ def _place(out: np.ndarray, samples: np.ndarray, position: float, window_start: 
 
 
 def load_clip(
-    source: str | os.PathLike | bytes,
+    source: Source,
     num_frames: int,
     *,
     frame_stride: int = 1,
@@ -478,23 +536,25 @@ def load_clip(
 ) -> Clip:
     """Decodes `num_frames` frames, `frame_stride` source frames apart, and `audio_seconds` of audio centred on them.
 
-    `source` is a path to a regular file or the bytes of any container FFmpeg reads (mp4, avi, mkv, webm, ts, ...).
-    In training the clip starts at a random position (from `rng`); otherwise it is clip `clip_index` of `num_clips`
-    evenly spaced ones (the centre clip by default). Times are seconds from the start of the video stream, and the
-    audio is placed on the same clock, so streams that start at different times stay aligned. The container is opened
-    once and each stream is read from a seek near the clip (checked, and repeated further back when a demuxer lands
-    late). Videos shorter than the clip repeat their last frame; frames come at the stream's first frame size (a
-    stream that changes resolution is resized to it), scaled down in their conversion to RGB so that their short
-    side is `short_side` where that at least halves their pixels (the size the views need: a sample of an 8K file
-    then takes about the memory one of a 360p file does), and turned as the rotation metadata says; any channel
-    count, layout, sample rate and sample format comes out as mono float32 at `sample_rate`. Each stream's decoder
-    runs `threads` threads (0: FFmpeg's choice, one per core; a loader's workers share the cores). Raises
-    `DecodeError` (naming the source) for anything but a regular file, for unreadable, truncated or empty data, for
-    frames or audio channels beyond `MAX_FRAME_PIXELS` and `MAX_AUDIO_CHANNELS`, for a source without a video
-    stream, for one without an audio stream when `require_audio`, and for audio with NaN or infinite samples.
+    `source` is a path to a regular file or the bytes of any container FFmpeg reads (mp4, avi, mkv, webm, ts, ...), or
+    a `datasets` video struct of either (`data.read_clip` reads pre-extracted clips too). In training the clip
+    starts at a random position (from `rng`); otherwise it is clip `clip_index` of `num_clips` evenly spaced ones (the
+    centre clip by default). Times are seconds from the start of the video stream, and the audio is placed on the same
+    clock, so streams that start at different times stay aligned. The container is opened once and each stream is read
+    from a seek near the clip (checked, and repeated further back when a demuxer lands late). Videos shorter than the
+    clip repeat their last frame; frames come at the stream's first frame size (a stream that changes resolution is
+    resized to it), scaled down in their conversion to RGB so that their short side is `short_side` where that at least
+    halves their pixels (the size the views need: a sample of an 8K file then takes about the memory one of a 360p file
+    does), and turned as the rotation metadata says; any channel count, layout, sample rate and sample format comes out
+    as mono float32 at `sample_rate`. Each stream's decoder runs `threads` threads (0: FFmpeg's choice, one per core; a
+    loader's workers share the cores). Raises `DecodeError` (naming the source) for anything but a regular file, for
+    unreadable, truncated or empty data, for frames or audio channels beyond `MAX_FRAME_PIXELS` and
+    `MAX_AUDIO_CHANNELS`, for a source without a video stream, for one without an audio stream when `require_audio`,
+    and for audio with NaN or infinite samples.
     """
-    name = describe(source)
     rng = rng if rng is not None else np.random.default_rng()
+    name = describe(source)
+    source = container_source(source)
     with _open(source, name) as container, _FFmpegLog() as log:
         if not container.streams.video:
             raise DecodeError(name, "no video stream")
@@ -517,7 +577,7 @@ def load_clip(
         num_samples = int(round(audio_seconds * sample_rate))
         try:
             try:
-                frames = _decode_frames(container, video, times, 1 / fps, origin, log, short_side)
+                frames = list(_picked_frames(container, video, times, origin, log, short_side, past_end=True))
                 if not frames and start > 0:
                     raise _Damaged(
                         f"the video stream ends before {start:.2f} s although the container says {duration:.2f} s "
@@ -528,7 +588,7 @@ def load_clip(
                     raise
                 logger.warning("%s: %s; taking the clip at the start", name, damage)
                 start, times = 0.0, times - start
-                frames = _decode_frames(container, video, times, 1 / fps, origin, log, short_side)
+                frames = list(_picked_frames(container, video, times, origin, log, short_side, past_end=True))
             if not frames:
                 raise DecodeError(name, "no decodable video frames (empty or truncated)")
             centre = start + span / 2
@@ -552,3 +612,77 @@ def load_clip(
         start=start,
         has_audio=audio is not None,
     )
+
+
+@dataclass
+class WholeVideo:
+    """A whole video at a constant frame rate, with its audio on the same clock: what an extracted copy holds.
+
+    Attributes:
+        fps: frames per second of `frames`, the video stream's.
+        frames: uint8 `(H, W, 3)` RGB frames, the one showing at each time `i / fps` from the start of the video stream
+            to its end (as `load_clip` picks them; a variable frame rate comes out constant).
+        audio: float32 `(samples,)` mono waveform at `sample_rate` from the start of the video stream to the end of
+            the video or of the audio, whichever is later, zero where there is no recording; None without an audio
+            stream. Audio before the video's first frame is not in it.
+        duration: seconds of video, as `load_clip` counts them.
+    """
+
+    fps: float
+    frames: Iterator[np.ndarray]
+    audio: np.ndarray | None
+    duration: float
+
+
+@contextmanager
+def whole_video(
+    source: Source, *, sample_rate: int = 16000, short_side: int | None = None, threads: int = 0
+) -> Iterator[WholeVideo]:
+    """Opens `source` to read it whole (its `frames` are decoded as they are iterated, in the `with` block; frames and
+    audio as `load_clip` reads them, scaled down to `short_side` where that halves their pixels, with `threads`
+    decoder threads). Raises `DecodeError` for what `load_clip` refuses, and for damage found while iterating."""
+    name = describe(source)
+    with _open(container_source(source), name) as container, _FFmpegLog() as log:
+        if not container.streams.video:
+            raise DecodeError(name, "no video stream")
+        video = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        for stream in (video, audio):
+            if stream is not None and stream.codec_context is None:
+                raise DecodeError(name, f"the {stream.type} codec is unknown to FFmpeg (damaged header?)")
+            if stream is not None and threads:
+                stream.codec_context.thread_count = threads
+        _check_limits(name, video, audio)
+        fps, origin = _frame_rate(video), _clock_origin(video)
+        try:
+            duration = _video_duration(container, video)
+            if not duration:  # unstated (a recording's webm): the time the last frame ends
+                ends = [frame.time - origin + 1 / fps for frame in _frames_from(container, video, 0, origin, log)]
+                duration = max(ends, default=0.0)
+            seconds = max(duration, _audio_end(audio, origin))
+            samples = int(round(seconds * sample_rate))
+            waveform = None if audio is None else _decode_audio(container, audio, 0, samples, sample_rate, origin, log)
+        except (av.error.FFmpegError, OSError, ValueError) as error:
+            raise DecodeError(name, f"decoding failed ({error})") from error
+        if not duration:
+            raise DecodeError(name, "no decodable video frames (empty or truncated)")
+        if waveform is not None and not np.isfinite(waveform).all():
+            raise DecodeError(name, "the audio has NaN or infinite samples")
+        times = np.arange(int(np.ceil(duration * fps - _EPSILON))) / fps
+        frames = _picked_frames(container, video, times, origin, log, short_side, past_end=False)
+        yield WholeVideo(fps, _named_errors(frames, name), waveform, duration)
+
+
+def _audio_end(stream, origin: float) -> float:
+    """Seconds from `origin` to the end of an audio stream as its header states it (0 without one)."""
+    if stream is None or stream.duration is None:
+        return 0.0
+    return float(((stream.start_time or 0) + stream.duration) * stream.time_base) - origin
+
+
+def _named_errors(frames: Iterator[np.ndarray], name: str) -> Iterator[np.ndarray]:
+    """`frames`, with what goes wrong decoding them raised as a `DecodeError` naming the source."""
+    try:
+        yield from frames
+    except (av.error.FFmpegError, OSError, ValueError) as error:
+        raise DecodeError(name, f"decoding failed ({error})") from error

@@ -162,8 +162,8 @@ def test_frames_are_decoded_at_the_short_side_of_the_largest_jitter_for_training
         asked.append(short_side)
         raise collation.DecodeError("video.mp4", "not decoded in this test")
 
-    monkeypatch.setattr(collation, "load_clip", decoded)
-    monkeypatch.setattr(evaluation, "load_clip", decoded)
+    monkeypatch.setattr(collation, "read_clip", decoded)
+    monkeypatch.setattr(evaluation, "read_clip", decoded)
     transform = ClipTransform(augmentation, num_frames=4, frame_stride=2, sample_rate=16000, num_mel_bins=8)
     for read in (lambda: transform("video.mp4", [0]), lambda: evaluation.protocol_views("video.mp4", transform, 1, 1)):
         with pytest.raises(collation.DecodeError):

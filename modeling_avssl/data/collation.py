@@ -25,9 +25,10 @@ import torch
 from datasets.distributed import split_dataset_by_node
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
-from ..decoding import DecodeError, describe, load_clip
+from ..decoding import DecodeError, describe
 from .audio import fbank_seconds, localizer_spectrogram, log_mel_fbank, silence, spec_augment
 from .bad_files import MAX_REPLACEMENTS, BadFileMonitor, too_many_in_a_row
+from .extracted_clips import read_clip
 from .sampling import ShardedStream
 from .video_transforms import VideoAugmentation, frames_to_video
 
@@ -78,7 +79,7 @@ class ClipTransform:
         `DecodeError` for a bad file."""
         rng = np.random.default_rng(seed)
         generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-        clip = load_clip(
+        clip = read_clip(
             video,
             self.num_frames,
             frame_stride=self.frame_stride,

@@ -1,7 +1,9 @@
-"""What a data set holds: videos per split and class, audio presence, durations and unreadable files.
+"""What a data set holds: videos per split and class, audio presence, durations and unreadable files; and for a
+source that lists its clips, how many of them were found, per class.
 
 Reads a folder of videos in any of the layouts the sources take (split and class folders, UCF-101's class folders)
-or webdataset shards, local or on the Hub, probing every container once (`decoding.probe`).
+or webdataset shards, local or on the Hub, probing every container once (`decoding.probe`); `listing_report` reads
+what a source (`sources.load_source`) found.
 """
 
 import glob
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..decoding import DecodeError, MediaInfo, probe
-from .sources import VIDEO_EXTENSIONS
+from .sources import VIDEO_EXTENSIONS, VideoSource
 
 
 @dataclass
@@ -111,3 +113,21 @@ def inspect(path: str, split: str = "train", video_column: str = "mp4") -> Inven
     else:
         raise ValueError(f"{path} is neither a folder of videos, webdataset shards nor a Hub dataset id.")
     return inspect_shards(stream.decode(False), split, video_column)
+
+
+def listing_report(source: VideoSource, title: str) -> str:
+    """How many rows a source has per class, the clips its list names and those found (the classes missing some,
+    first the most), and what it left out."""
+    lines = [f"{title}: {'streamed' if source.streaming else len(source.dataset)} rows, {len(source.classes)} classes"]
+    if source.listed is not None:
+        missing = source.listed.missing
+        lines.append(f"{source.listed}; {len(missing)} of {len(source.listed.listed)} classes miss some")
+        if missing:
+            width = max(5, *(len(name) for name in missing))
+            lines.append(f"  {'class':<{width}}  listed   found  missing")
+            for name, count in sorted(missing.items(), key=lambda item: (-item[1], item[0])):
+                listed, found = source.listed.listed[name], source.listed.found.get(name, 0)
+                lines.append(f"  {name:<{width}}  {listed:>6}  {found:>6}  {count:>7}")
+    if source.dropped:
+        lines.append("left out: " + ", ".join(f"{count} ({reason})" for reason, count in source.dropped.items()))
+    return "\n".join(lines)

@@ -9,12 +9,13 @@ import json
 import os
 import tarfile
 
+from ..decoding import container_bytes
 from .sources import VideoSource
 
 
 def write_shards(source: VideoSource, out: str | os.PathLike, split: str, shard_size: int = 500) -> list[str]:
-    """Writes `source` (a map-style source of paths) as `out/<split>-<n:05d>.tar`, `shard_size` samples each, in index
-    order; returns the shard paths."""
+    """Writes `source` (a map-style source of containers) as `out/<split>-<n:05d>.tar`, `shard_size` samples each,
+    in index order; returns the shard paths."""
     if source.streaming:
         raise ValueError("Re-sharding reads files: give a folder source, not a streamed one.")
     os.makedirs(out, exist_ok=True)
@@ -27,12 +28,16 @@ def write_shards(source: VideoSource, out: str | os.PathLike, split: str, shard_
         with tarfile.open(paths[-1] + ".partial", "w") as tar:
             for row in rows.select(range(first, min(first + shard_size, len(rows)))):
                 key = f"{row['index']:09d}"
-                extension = os.path.splitext(row["video"])[1].lstrip(".").lower()
-                with open(row["video"], "rb") as video:
-                    _add(tar, f"{key}.{extension}", video.read())
+                _add(tar, f"{key}.{_extension(row['video'])}", container_bytes(row["video"]))
                 _add(tar, f"{key}.cls", str(row["label"]).encode())
         os.replace(paths[-1] + ".partial", paths[-1])
     return paths
+
+
+def _extension(video: str | dict) -> str:
+    """A container's file extension, from its path (a `datasets` struct's too); `mp4` where it has none."""
+    path = video.get("path") if isinstance(video, dict) else video
+    return os.path.splitext(path or "")[1].lstrip(".").lower() or "mp4"
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:

@@ -2,8 +2,10 @@
 
 Every source gives one split as a `VideoSource` whose `dataset` has the rows `{"index", "label", "video"}`: `index` is
 stable across runs and processes (FlexMatch keeps its per-sample record by it), `label` is -1 where unknown, and
-`video` is a path or, for streamed shards, the container's bytes; nothing is decoded here. Samples a source leaves out
-(missing files, videos without audio, classes without audio) are counted in `dropped` and logged.
+`video` is a path, a container's bytes (streamed shards), a `datasets` video struct (`datasets_form.py`) or a
+pre-extracted clip (`extraction.py`); nothing is decoded here. Samples a source leaves out (missing files, videos
+without audio, classes without audio) are counted in `dropped` and logged; a source that lists its clips (a CSV, a
+split list, a metadata file) also counts, per class, how many of the clips it lists were found (`ListedClips`).
 """
 
 import csv
@@ -29,41 +31,95 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
 
 
 @dataclass
+class ListedClips:
+    """How many clips a source's list (a CSV, a split list, a metadata file) names for each class, and how many of
+    them were found; every copy of VGGSound and Kinetics lacks part of its list."""
+
+    listed: dict[str, int]
+    found: dict[str, int]
+
+    def __post_init__(self):
+        empty = [name for name, count in self.listed.items() if count and not self.found.get(name)]
+        if empty:
+            raise ValueError(
+                f"None of the listed clips of {len(empty)} class(es) was found: {', '.join(map(repr, empty[:20]))}"
+                f"{' ...' if len(empty) > 20 else ''}. Fetch them, or leave the classes out of the list."
+            )
+
+    @property
+    def missing(self) -> dict[str, int]:
+        """Listed clips not found, for the classes that miss any."""
+        return {
+            name: count - self.found.get(name, 0)
+            for name, count in self.listed.items()
+            if count > self.found.get(name, 0)
+        }
+
+    def __str__(self) -> str:
+        return f"found {sum(self.found.values())} of {sum(self.listed.values())} listed clips"
+
+    def warn(self, name: str) -> None:
+        """Logs how many listed clips data set `name` lacks, if it lacks any."""
+        if self.missing:
+            logger.warning("%s: %s (%d classes miss some)", name, self, len(self.missing))
+
+    def as_dict(self) -> dict:
+        """Totals and each class's counts, as `listed_clips.json` keeps them."""
+        classes = {name: {"listed": count, "found": self.found.get(name, 0)} for name, count in self.listed.items()}
+        return {"listed": sum(self.listed.values()), "found": sum(self.found.values()), "classes": classes}
+
+
+def listed_clips(listed: Iterable[str], found: Iterable[str]) -> ListedClips:
+    """`ListedClips` from the class of each listed clip and the class of each one found."""
+    return ListedClips(dict(Counter(listed)), dict(Counter(found)))
+
+
+@dataclass
 class VideoSource:
     """One split of a data set.
 
     Attributes:
-        dataset: rows `{"index": int, "label": int, "video": str | bytes}`; a `datasets.Dataset` of paths, or a
-            streaming `datasets.IterableDataset` of container bytes.
+        dataset: rows `{"index": int, "label": int, "video": ...}`; a `datasets.Dataset`, or a streaming
+            `datasets.IterableDataset` of container bytes.
         classes: the label names, `classes[label]`.
         dropped: how many samples were left out, by reason.
+        listed: for a source that lists its clips, how many it lists and how many were found, per class.
     """
 
     dataset: datasets.Dataset | datasets.IterableDataset
     classes: list[str]
     dropped: dict[str, int] = field(default_factory=dict)
+    listed: ListedClips | None = None
 
     @property
     def streaming(self) -> bool:
         return isinstance(self.dataset, datasets.IterableDataset)
 
 
-def _source(
-    name: str, videos: Sequence[str], labels: Sequence[int], classes: Sequence[str], dropped: Mapping[str, int]
+def local_source(
+    name: str,
+    videos: Sequence[str | dict],
+    labels: Sequence[int],
+    classes: Sequence[str],
+    dropped: Mapping[str, int],
+    listed: ListedClips | None = None,
+    video_feature: datasets.Value | dict = datasets.Value("string"),
 ) -> VideoSource:
-    """A map-style source whose indices are the positions of `videos`."""
+    """A map-style source whose indices are the positions of `videos` (paths, or rows of `video_feature`)."""
     features = datasets.Features(
         {
             "index": datasets.Value("int64"),
             "label": datasets.ClassLabel(names=list(classes)),
-            "video": datasets.Value("string"),
+            "video": video_feature,
         }
     )
     rows = {"index": list(range(len(videos))), "label": list(labels), "video": list(videos)}
     dropped = {reason: count for reason, count in dropped.items() if count}
+    if listed is not None:
+        listed.warn(name)
     if dropped:
         logger.warning("%s: left out %s", name, ", ".join(f"{count} ({reason})" for reason, count in dropped.items()))
-    return VideoSource(datasets.Dataset.from_dict(rows, features=features), list(classes), dropped)
+    return VideoSource(datasets.Dataset.from_dict(rows, features=features), list(classes), dropped, listed)
 
 
 def _videos_in(folder: str) -> list[str]:
@@ -100,7 +156,7 @@ def video_folder(root: str | os.PathLike, split: str | None = None) -> VideoSour
         found = _utf8_names(_videos_in(os.path.join(folder, name)), dropped)
         videos += found
         labels += [label] * len(found)
-    return _source(folder, videos, labels, classes, dropped)
+    return local_source(folder, videos, labels, classes, dropped)
 
 
 def probe_files(
@@ -197,6 +253,7 @@ def ucf101(
     present = {name: [path for path in paths if os.path.exists(path)] for name, paths in files.items()}
     dropped["missing file"] = len(files[split]) - len(present[split])
     videos = present[split]
+    listed = listed_clips(map(_class_of, files[split]), map(_class_of, videos))
     if require_audio:
         probes = probe_files(present["train"] + present["test"], probe_cache or default_probe_cache(root))
         with_audio, total = Counter(), Counter()
@@ -212,7 +269,7 @@ def ucf101(
     labels = [number[_class_of(video)] for video in videos]
     if require_audio:
         videos, labels = _keep_with_audio(videos, labels, probes, dropped)
-    return _source(f"UCF-101 {split} fold {fold}", videos, labels, classes, dropped)
+    return local_source(f"UCF-101 {split} fold {fold}", videos, labels, classes, dropped, listed)
 
 
 def _class_of(path: str) -> str:
@@ -220,7 +277,7 @@ def _class_of(path: str) -> str:
     return os.path.basename(os.path.dirname(path))
 
 
-def _read_rows(csv_file: str | os.PathLike, columns: int) -> list[list[str]]:
+def read_csv_rows(csv_file: str | os.PathLike, columns: int) -> list[list[str]]:
     """The rows of a CSV file, without a header line if it has one (one whose fields are all names)."""
     with open(csv_file, newline="") as handle:
         rows = [row for row in csv.reader(handle) if row]
@@ -242,22 +299,24 @@ def vggsound(
     Classes are the sorted labels of the whole CSV, so every split numbers them alike. Rows whose file is missing (a
     good share of any VGGSound download) are counted and skipped.
     """
-    rows = _read_rows(csv_file, 4)
+    rows = read_csv_rows(csv_file, 4)
     classes = sorted({row[2] for row in rows})
     number = {name: label for label, name in enumerate(classes)}
-    videos, labels, dropped = [], [], Counter()
+    videos, labels, listed, dropped = [], [], [], Counter()
     for youtube_id, start_s, label, row_split, *_ in rows:
         if row_split.strip() != split:
             continue
+        listed.append(label)
         path = os.path.join(video_dir, filename.format(youtube_id=youtube_id, start_s=int(start_s)))
         if os.path.exists(path):
             videos.append(path)
             labels.append(number[label])
         else:
             dropped["missing file"] += 1
-    if not videos and not dropped:
+    if not listed:
         raise ValueError(f"{csv_file} has no rows of split {split!r}.")
-    return _source(f"VGGSound {split}", videos, labels, classes, dropped)
+    found = listed_clips(listed, (classes[label] for label in labels))
+    return local_source(f"VGGSound {split}", videos, labels, classes, dropped, found)
 
 
 def kinetics400(
@@ -268,34 +327,64 @@ def kinetics400(
     require_audio: bool = True,
     probe_cache: str | os.PathLike | None = None,
 ) -> VideoSource:
-    """Kinetics-400 as class folders `<root>/<split>/<class>/*.mp4`, or as tar shards `<root>/<split>/*.tar` of clips
-    named `<youtube_id>_<start:06d>_<end:06d>.mp4` labelled by the official `annotations` CSV
-    (`label,youtube_id,time_start,time_end,split`; by default `<root>/annotations/<split>.csv`).
+    """Kinetics-400 as clips in folders under `<root>/<split>` (class folders, as the download scripts write them), or
+    as tar shards `<root>/<split>/*.tar`, of clips named `<youtube_id>_<start:06d>_<end:06d>.mp4` and labelled by the
+    official `annotations` CSV (`label,youtube_id,time_start,time_end,split`; by default `<root>/annotations/
+    <split>.csv`). In folders, the CSV lists the clips: those found are read wherever they lie under the split's
+    folder, those missing are counted per class (`listed`); without a CSV the class folders are the labels.
 
     With `require_audio` clips without an audio stream are dropped and counted: probed up front (and cached) in
     folders; in shards, which stream, when they are decoded (`load_clip(require_audio=True)`).
     """
     folder = os.path.join(root, split)
     tars = sorted(glob.glob(os.path.join(folder, "*.tar")))
-    if not tars:
+    annotations = annotations or os.path.join(root, "annotations", f"{split}.csv")
+    if tars:
+        rows = read_csv_rows(annotations, 4)
+        classes = sorted({row[0] for row in rows})
+        number = {name: label for label, name in enumerate(classes)}
+        keys = {_kinetics_key(row): i for i, row in enumerate(rows)}
+        labels = {key: number[rows[i][0]] for key, i in keys.items()}
+        return _stream(
+            {"train": tars},
+            lambda sample: (keys.get(sample["__key__"]), labels.get(sample["__key__"], -1), sample["mp4"]),
+            classes,
+        )
+    if os.path.exists(annotations):
+        source = _listed_kinetics(folder, read_csv_rows(annotations, 4), split)
+    else:
         source = video_folder(root, split)
-        if not require_audio:
-            return source
-        rows = source.dataset
-        probes = probe_files(rows["video"], probe_cache or default_probe_cache(root))
-        dropped = Counter()
-        videos, labels = _keep_with_audio(rows["video"], rows["label"], probes, dropped)
-        return _source(f"Kinetics-400 {split}", videos, labels, source.classes, dropped)
-    rows = _read_rows(annotations or os.path.join(root, "annotations", f"{split}.csv"), 4)
+    if not require_audio:
+        return source
+    rows, dropped = source.dataset, Counter(source.dropped)
+    probes = probe_files(rows["video"], probe_cache or default_probe_cache(root))
+    videos, labels = _keep_with_audio(rows["video"], rows["label"], probes, dropped)
+    return local_source(f"Kinetics-400 {split}", videos, labels, source.classes, dropped, source.listed)
+
+
+def _kinetics_key(row: Sequence[str]) -> str:
+    """The file stem of an annotation row `label,youtube_id,time_start,time_end,...`."""
+    return f"{row[1]}_{int(float(row[2])):06d}_{int(float(row[3])):06d}"
+
+
+def _listed_kinetics(folder: str, rows: list[list[str]], split: str) -> VideoSource:
+    """The clips the annotation `rows` (of one split) list, found by name anywhere under `folder`; classes are the
+    CSV's labels."""
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"No Kinetics-400 split folder: {folder}")
+    files = {
+        os.path.splitext(name)[0]: os.path.join(parent, name)
+        for parent, _, names in os.walk(folder)
+        for name in names
+        if name.lower().endswith(VIDEO_EXTENSIONS)
+    }
     classes = sorted({row[0] for row in rows})
     number = {name: label for label, name in enumerate(classes)}
-    keys = {f"{row[1]}_{int(float(row[2])):06d}_{int(float(row[3])):06d}": i for i, row in enumerate(rows)}
-    labels = {key: number[rows[i][0]] for key, i in keys.items()}
-    return _stream(
-        {"train": tars},
-        lambda sample: (keys.get(sample["__key__"]), labels.get(sample["__key__"], -1), sample["mp4"]),
-        classes,
-    )
+    found = [(files[_kinetics_key(row)], number[row[0]]) for row in rows if _kinetics_key(row) in files]
+    dropped = Counter({"missing file": len(rows) - len(found)})
+    counts = listed_clips((row[0] for row in rows), (classes[label] for _, label in found))
+    videos, labels = zip(*found) if found else ((), ())
+    return local_source(f"Kinetics-400 {split}", videos, labels, classes, dropped, counts)
 
 
 def webdataset(
@@ -384,12 +473,13 @@ def _rows(dataset: datasets.IterableDataset, row: Callable[[dict], tuple]) -> da
     return dataset.map(convert, remove_columns=list(dataset.column_names or []))
 
 
-SOURCE_KINDS = ("videofolder", "ucf101", "vggsound", "kinetics400", "webdataset")
+SOURCE_KINDS = ("videofolder", "ucf101", "vggsound", "kinetics400", "webdataset", "datasets", "frames")
 
 
 def load_source(kind: str, path: str, split: str = "train", **options) -> VideoSource:
     """The source `kind` (one of `SOURCE_KINDS`) at `path` (for VGGSound the video folder, with `csv_file=`), with
-    that source's keyword options."""
+    that source's keyword options: `datasets` is `datasets_form.datasets_source`, `frames` (pre-extracted frames and
+    audio) `extraction.extracted_frames`."""
     if kind == "videofolder":
         return video_folder(path, split, **options)
     if kind == "ucf101":
@@ -402,4 +492,12 @@ def load_source(kind: str, path: str, split: str = "train", **options) -> VideoS
         return kinetics400(path, split, **options)
     if kind == "webdataset":
         return webdataset(path, split, **options)
+    if kind == "datasets":
+        from .datasets_form import datasets_source
+
+        return datasets_source(path, split, **options)
+    if kind == "frames":
+        from .extraction import extracted_frames
+
+        return extracted_frames(path, split, **options)
     raise ValueError(f"Unknown source kind {kind!r}; choose from {', '.join(SOURCE_KINDS)}.")

@@ -176,10 +176,12 @@ def _cached_labeled_rows(source: VideoSource, split: LabeledSplit, cache_dir: st
     rows = {"index": [], "label": [], "video": []}
     for row in source.dataset:
         if row["index"] in labeled:
-            path = os.path.join(cache_dir, f"{row['index']:09d}.video")
-            with tempfile.NamedTemporaryFile(dir=cache_dir, delete=False) as handle:
-                handle.write(row["video"])
-            os.replace(handle.name, path)
+            path = row["video"]  # a local file stays where it is
+            if isinstance(path, bytes):
+                path = os.path.join(cache_dir, f"{row['index']:09d}.video")
+                with tempfile.NamedTemporaryFile(dir=cache_dir, delete=False) as handle:
+                    handle.write(row["video"])
+                os.replace(handle.name, path)
             for key, value in (("index", row["index"]), ("label", row["label"]), ("video", path)):
                 rows[key].append(value)
     missing = labeled - set(rows["index"])

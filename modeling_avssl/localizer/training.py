@@ -17,10 +17,11 @@ from transformers import Trainer, TrainingArguments
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 from ..configuration_avssl import AVSSLLocalizerConfig
-from ..data import Clip, DecodeError, load_clip
+from ..data import Clip, DecodeError
 from ..data.audio import feature_seconds, localizer_spectrogram
 from ..data.bad_files import MAX_REPLACEMENTS, BadFileMonitor, too_many_in_a_row
 from ..data.collation import collate
+from ..data.extracted_clips import read_clip
 from .modeling_localizer import AVSSLLocalizer, localization_losses
 
 
@@ -43,7 +44,7 @@ class LocalizerClips(Dataset):
         features, bad_files = self.config.audio_features, []
         while True:
             try:
-                clip = load_clip(
+                clip = read_clip(
                     self.files[index],
                     self.num_frames,
                     audio_seconds=feature_seconds(features),

@@ -2,7 +2,6 @@
 averaged. `AVSSLTrainer.evaluate` reads videos through it (`predict_videos`); the `video-classification` pipeline
 reads the same centre view of each clip (`tests/test_pipeline_avssl.py`), so a model is tested the way it is used."""
 
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 
@@ -13,23 +12,22 @@ from datasets.distributed import split_dataset_by_node
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 from tqdm.auto import tqdm
 
-from ..data import load_clip, log_mel_fbank
+from ..data import log_mel_fbank
 from ..data.audio import fbank_seconds
 from ..data.collation import ClipTransform, decoder_threads, loader_options, to_device
+from ..data.extracted_clips import read_clip
 from ..data.video_transforms import VideoAugmentation, frames_to_video
-from ..decoding import DecodeError
+from ..decoding import DecodeError, Source
 
 
-def protocol_views(
-    video: str | os.PathLike | bytes, transform: ClipTransform, clips: int, crops: int
-) -> dict[str, torch.Tensor | bool]:
+def protocol_views(video: Source, transform: ClipTransform, clips: int, crops: int) -> dict[str, torch.Tensor | bool]:
     """All test views of a video: uint8 `pixel_values` `(clips * crops, T, C, S, S)` (clips evenly spaced over the
     video, crops along its long side), the `input_values` fbank `(clips * crops, L, M)` of each view's clip (of a
     silent waveform for a video without an audio stream) and `has_audio`. Raises `DecodeError` for a video that
     cannot be decoded."""
     pixel_values, input_values, has_audio = [], [], True
     for clip_index in range(clips):
-        clip = load_clip(
+        clip = read_clip(
             video,
             transform.num_frames,
             frame_stride=transform.frame_stride,

@@ -49,7 +49,20 @@ class DataArguments:
     eval_data_path: str | None = field(
         default=None, metadata={"help": "the test shards or Hub id of a webdataset source (default: data_path)"}
     )
-    vggsound_csv: str | None = field(default=None, metadata={"help": "VGGSound's vggsound.csv"})
+    vggsound_csv: str | None = field(
+        default=None, metadata={"help": "VGGSound's vggsound.csv (also the labels of extracted VGGSound frames)"}
+    )
+    video_column: str | None = field(
+        default=None, metadata={"help": "datasets: the video column (default: the one Video column, or 'video')"}
+    )
+    label_column: str = field(default="label", metadata={"help": "datasets: the label column"})
+    index_column: str | None = field(
+        default=None, metadata={"help": "datasets, streamed: the integer column that numbers the rows"}
+    )
+    streaming: bool = field(default=False, metadata={"help": "datasets: stream the data set instead of loading it"})
+    frame_rate: float | None = field(
+        default=None, metadata={"help": "frames: the extracted clips' frame rate (default: frame_rates.json)"}
+    )
     train_split: str = field(default="train")
     eval_split: str = field(default="test")
     shots: float = field(default=1, metadata={"help": "labeled samples per class, or a fraction of each class"})

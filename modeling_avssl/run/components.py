@@ -34,13 +34,22 @@ def processor_for(config: AVSSLConfig, frame_stride: int) -> AVSSLProcessor:
 
 def load_data(data: DataArguments) -> tuple[VideoSource, VideoSource]:
     """The training and test sources (AVSynth is generated first if it is not there yet)."""
-    kind, options = data.dataset, {}
+    kind = data.dataset
     if kind == "avsynth":
         if not os.path.exists(os.path.join(data.data_path, "metadata.jsonl")):
             generate(data.data_path, data.avsynth_train, data.avsynth_test, progress=True)
         kind = "videofolder"
-    if data.vggsound_csv:
-        options["csv_file"] = data.vggsound_csv
+    options = {
+        "vggsound": {"csv_file": data.vggsound_csv},
+        "datasets": {
+            "video_column": data.video_column,
+            "label_column": data.label_column,
+            "index_column": data.index_column,
+            "streaming": data.streaming,
+        },
+        "frames": {"frame_rate": data.frame_rate, "csv_file": data.vggsound_csv},
+    }.get(kind, {})
+    options = {name: value for name, value in options.items() if value is not None}
     return load_source(kind, data.data_path, data.train_split, **options), load_source(
         kind, data.eval_data_path or data.data_path, data.eval_split, **options
     )

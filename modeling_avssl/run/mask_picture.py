@@ -11,8 +11,9 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
-from ..data import load_clip
 from ..data.audio import feature_seconds
+from ..data.extracted_clips import read_clip
+from ..decoding import Source
 from ..localizer.modeling_localizer import AVSSLLocalizer
 from ..localizer.training import localizer_inputs
 from ..method.mixing import asl_guided_mask, maps_to_token_grid, tube_token_mask
@@ -42,12 +43,12 @@ def overlay(frame: np.ndarray, localization: np.ndarray, alpha: float = 0.5) -> 
     return ((1 - alpha) * frame + alpha * heat_map(localization, frame.shape[0])).astype(np.uint8)
 
 
-def frame_and_map(video: str, localizer: AVSSLLocalizer, frame_index: int) -> tuple[np.ndarray, np.ndarray]:
+def frame_and_map(video: Source, localizer: AVSSLLocalizer, frame_index: int) -> tuple[np.ndarray, np.ndarray]:
     """The frame (uint8 `(S, S, 3)` at the localizer's size) and its localization map `(h, w)` (float32, on the
     host), from the localizer wherever it lives (any device and dtype)."""
     features = localizer.config.audio_features
     # the first of two evenly spaced clips starts at 0 s, so `frame_index` counts from the start of the video
-    clip = load_clip(
+    clip = read_clip(
         video,
         frame_index + 1,
         clip_index=0,

@@ -7,9 +7,11 @@ import os
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from ..data.audio import fbank_seconds
+from ..data.sources import ListedClips
 from ..data.splits import LabeledSplit
 from ..method.trainer import AVSSLTrainer
 from .arguments import DataArguments, ModelArguments
+from .summary import LISTED_CLIPS, listed_note
 
 
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model_card.md")
@@ -102,11 +104,16 @@ def card_data(model_name: str, data_args: DataArguments, metrics: dict) -> Model
 
 
 def write_model_card(
-    trainer: AVSSLTrainer, model_args: ModelArguments, data_args: DataArguments, split: LabeledSplit, metrics: dict
+    trainer: AVSSLTrainer,
+    model_args: ModelArguments,
+    data_args: DataArguments,
+    split: LabeledSplit,
+    metrics: dict,
+    listed: dict[str, ListedClips] | None = None,
 ) -> ModelCard:
-    """`README.md` in the output folder: the starting weights, data, labels, the hyperparameters
-    `CARD_HYPERPARAMETERS` lists, the results (each class's top-1 too) and the pseudo labels. The template may name
-    any training argument (`args.tau`, ...)."""
+    """`README.md` in the output folder: the starting weights, data (how many of the clips its lists name were
+    found, `listed`), labels, the hyperparameters `CARD_HYPERPARAMETERS` lists, the results (each class's top-1 too)
+    and the pseudo labels. The template may name any training argument (`args.tau`, ...)."""
     args, config = trainer.args, trainer.model.config
     classes = config.class_names
     audio = config.audio_config
@@ -119,6 +126,8 @@ def write_model_card(
         args=args,
         model_name=model_name,
         dataset_description=f"{data_args.dataset} from `{data_args.data_path}`, split `{data_args.train_split}`",
+        listed_clips=listed_note(listed or {}),
+        listed_clips_file=LISTED_CLIPS,
         video_encoder=config.video_config.model_type,
         audio_encoder=audio.model_type if audio is not None else "none: video only",
         starting_point=starting_point(model_args),

@@ -1,7 +1,8 @@
 """What a run shows: its pictures (loss curves, pseudo labels by class, the mask picture, the test's confusion
-matrix and reliability diagram; the mask picture also in TensorBoard / Trackio at each evaluation), and the report it
-prints when it ends."""
+matrix and reliability diagram; the mask picture also in TensorBoard / Trackio at each evaluation), how much of the
+listed data it found (`listed_clips.json`), and the report it prints when it ends."""
 
+import json
 import os
 
 import datasets
@@ -10,6 +11,7 @@ from PIL import Image
 from transformers import TrainerCallback
 from transformers.integrations import TensorBoardCallback, TrackioCallback
 
+from ..data.sources import ListedClips
 from ..method.trainer import AVSSLTrainer
 from ..method.training_args import AVSSLTrainingArguments
 from .mask_picture import draw, enlarged, frame_and_map
@@ -18,9 +20,9 @@ from .plotting import plot_confusion_matrix, plot_pseudo_labels_by_class, plot_r
 
 def mask_picture(trainer: AVSSLTrainer, eval_rows, frame_index: int) -> np.ndarray | None:
     """With ASL, the Fig. 3-style picture (uint8 `(H, W, 3)`) of the first test video's frame, map and masks on the
-    model's token grid; None without a localizer or a local first test file."""
+    model's token grid; None without a localizer or with a streamed (or empty) test set."""
     local = not isinstance(eval_rows, datasets.IterableDataset) and len(eval_rows)
-    if trainer.localizer is None or not local or not isinstance(eval_rows[0]["video"], str):
+    if trainer.localizer is None or not local:
         return None
     frame, localization = frame_and_map(eval_rows[0]["video"], trainer.localizer, frame_index)
     frame = enlarged(frame)
@@ -82,6 +84,25 @@ class MasksToTrackers(TrainerCallback):
             tracker.log({"masks": tracker.Image(picture, caption=f"step {state.global_step}")}, step=state.global_step)
 
 
+LISTED_CLIPS = "listed_clips.json"
+
+
+def write_listed_clips(folder: str, listed: dict[str, ListedClips]) -> str:
+    """`listed_clips.json` in `folder`: for each split (`{"train": ..., "test": ...}`) the clips its list names and
+    those found, in all and per class; returns its path."""
+    path = os.path.join(folder, LISTED_CLIPS)
+    os.makedirs(folder, exist_ok=True)
+    with open(f"{path}.partial", "w") as handle:
+        json.dump({split: counts.as_dict() for split, counts in listed.items()}, handle, indent=1)
+    os.replace(f"{path}.partial", path)
+    return path
+
+
+def listed_note(listed: dict[str, ListedClips]) -> str:
+    """Each split's "found N of M listed clips", as `train: found ...; test: found ...` (empty without lists)."""
+    return "; ".join(f"{split}: {counts}" for split, counts in listed.items())
+
+
 def summary(
     metrics: dict,
     args: AVSSLTrainingArguments,
@@ -90,9 +111,11 @@ def summary(
     pictures: list[str],
     evaluated_on: str = "test",
     trained: bool = True,
+    listed: dict[str, ListedClips] | None = None,
 ) -> str:
     """The end-of-run report: the saved model's top-1 beside the other one's, the supervised-only baseline (and its
-    best stopping step, an oracle), chance, stage times, where things are (`trained` false: a model only tested)."""
+    best stopping step, an oracle), chance, stage times, how many of the listed clips the data had, where things are
+    (`trained` false: a model only tested)."""
     saved, other = ("teacher", "student") if args.export_teacher else ("student", "teacher")
     tested = f"top-1 ({saved}, saved)" if trained else "top-1"
     rows = [(tested, metrics.get("eval_top1")), ("top-5", metrics.get("eval_top5"))]
@@ -107,5 +130,8 @@ def summary(
     lines += [f"  {'time: ' + name:<42}{seconds / 60:.1f} min" for name, seconds in timings.items()]
     files = ["model, processor, remote code, README.md"] if trained else []
     files += ["eval_results.json", *(os.path.basename(path) for path in pictures)]
+    if listed:
+        lines.append(f"  data: {listed_note(listed)} (per class: {LISTED_CLIPS})")
+        files.append(LISTED_CLIPS)
     header = f"Results on {metrics.get('eval_videos', 0)} {evaluated_on} videos:"
     return "\n".join(["", header, *lines, f"Saved to {args.output_dir}: {', '.join(files)}"])
