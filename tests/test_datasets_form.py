@@ -10,7 +10,7 @@ import pytest
 from runs import tiny_run, train
 
 from modeling_avssl.commands.data import main as data_command
-from modeling_avssl.data import load_clip
+from modeling_avssl.data import DecodeError, load_clip
 from modeling_avssl.data.datasets_form import datasets_source
 from modeling_avssl.data.sources import video_folder
 from trees import write_video
@@ -66,6 +66,13 @@ def test_parquet_written_by_prepare_holds_the_videos_and_labels(folder, tmp_path
     assert all(isinstance(video["bytes"], bytes) for video in source.dataset["video"])
     assert [shade(video) for video in source.dataset["video"]] == [shade(path) for path in original.dataset["video"]]
     assert source.listed is None  # embedded videos are never missing
+
+
+def test_a_damaged_embedded_video_is_a_decode_error_naming_its_file(tmp_path):
+    with pytest.raises(DecodeError, match=r"cannot decode clip_7.mp4 <9 bytes>: not a readable media container"):
+        load_clip({"path": "clip_7.mp4", "bytes": b"not a mp4"}, 2)
+    with pytest.raises(DecodeError, match="neither bytes nor a path"):
+        load_clip({"path": None, "bytes": None}, 2)
 
 
 def test_a_streamed_split_numbers_its_rows_by_an_index_column(folder, tmp_path):

@@ -15,6 +15,7 @@ from runs import tiny_run, train
 
 from modeling_avssl.commands.data import main as data_command
 from modeling_avssl.data import DecodeError, load_clip, read_clip
+from modeling_avssl.data.extracted_clips import read_frame
 from modeling_avssl.data.extraction import ExtractionSettings, extract, extracted_frames
 from modeling_avssl.data.sources import local_source, video_folder
 from trees import write_video
@@ -209,3 +210,22 @@ def test_ezvsl_vggsound_frames_take_labels_and_split_from_the_csv_and_count_the_
     assert source.listed.as_dict()["classes"] == {"dog": {"listed": 2, "found": 1}, "cat": {"listed": 1, "found": 1}}
     clip = read_clip(source.dataset[0]["video"], 4, frame_stride=2, clip_index=0, num_clips=2)
     assert clip.duration == 1.0 and [int(frame.mean().round()) for frame in clip.frames] == [10, 30, 50, 70]
+
+
+@pytest.mark.parametrize(
+    "mode, extension", [("L", "jpg"), ("CMYK", "jpg"), ("RGBA", "png"), ("P", "png"), ("I;16", "png")]
+)
+def test_frames_of_any_mode_come_out_as_8_bit_rgb(tmp_path, mode, extension):
+    grey = np.tile(np.arange(0, 256, 4, dtype=np.uint8), (48, 1))  # (48, 64): 0 .. 252 left to right
+    image = Image.fromarray(grey.astype(np.uint16) * 257) if mode == "I;16" else Image.fromarray(grey).convert(mode)
+    image.save(tmp_path / f"img_00001.{extension}")
+    frame = read_frame(str(tmp_path / f"img_00001.{extension}"), (64, 48), None)
+    assert frame.shape == (48, 64, 3) and frame.dtype == np.uint8
+    assert np.abs(frame.astype(int) - grey[..., None]).mean() < 3  # JPEG's and the palette's rounding
+
+
+def test_a_floating_point_frame_is_a_decode_error(tmp_path):
+    Image.fromarray(np.zeros((4, 4), np.float32)).save(tmp_path / "img_00001.tiff")
+    (tmp_path / "img_00001.tiff").rename(tmp_path / "img_00001.png")  # a TIFF named as a PNG: Pillow reads the data
+    with pytest.raises(DecodeError, match="img_00001.png: its pixels are floating-point"):
+        read_frame(str(tmp_path / "img_00001.png"), (4, 4), None)

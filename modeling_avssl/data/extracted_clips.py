@@ -63,14 +63,19 @@ def frame_files(folder: str) -> list[str]:
 def read_frame(path: str, size: tuple[int, int], short_side: int | None) -> np.ndarray:
     """An image as uint8 `(H, W, 3)` RGB, at `size` (width, height: the clip's first frame's, as a video stream's),
     scaled down so that its short side is `short_side` where `scaled_size` says so (JPEGs are decoded at a reduced
-    scale, which libjpeg does at a fraction of the cost). Raises `DecodeError` naming the file for an unreadable,
-    truncated or oversized image."""
+    scale, which libjpeg does at a fraction of the cost). Any mode comes out as 8-bit RGB: grey, palette, CMYK and
+    alpha as Pillow converts them, 16-bit grey scaled down to 8 bits. Raises `DecodeError` naming the file for an
+    unreadable, truncated or oversized image, or one of floating-point pixels (no range to read them in)."""
     try:
         with Image.open(path) as image:
             if image.width * image.height > MAX_FRAME_PIXELS:
                 raise DecodeError(path, f"it is {image.width}x{image.height}, beyond the {MAX_FRAME_PIXELS:,} pixels")
+            if image.mode == "F":
+                raise DecodeError(path, "its pixels are floating-point numbers, not 8- or 16-bit levels")
             width, height = scaled_size(size, short_side)
             image.draft("RGB", (width, height))
+            if image.mode.startswith("I"):  # 16-bit grey ("I;16", or "I" as older Pillow reads it)
+                image = Image.fromarray((np.asarray(image, np.float64) / 257).clip(0, 255).round().astype(np.uint8))
             image = image.convert("RGB")
             if image.size != (width, height):
                 image = image.resize((width, height), Image.Resampling.BILINEAR)
