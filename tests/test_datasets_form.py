@@ -75,6 +75,14 @@ def test_a_damaged_embedded_video_is_a_decode_error_naming_its_file(tmp_path):
         load_clip({"path": None, "bytes": None}, 2)
 
 
+def test_a_struct_whose_path_is_a_url_is_read_through_fsspec(folder):
+    """As a streamed Hub folder gives its videos (`hf://...`); a `file://` URL takes the same road here."""
+    video = {"path": (folder / "train" / "drums" / "0.mp4").as_uri(), "bytes": None}
+    assert shade(video) == 100
+    with pytest.raises(DecodeError, match="gone.mp4: cannot read it"):
+        load_clip({"path": (folder / "gone.mp4").as_uri(), "bytes": None}, 1)
+
+
 def test_a_streamed_split_numbers_its_rows_by_an_index_column(folder, tmp_path):
     data_command(["prepare", "parquet", "videofolder", str(folder), str(tmp_path / "pq"), "--shard-size", "2"])
     source = datasets_source(str(tmp_path / "pq"), "train", streaming=True)
