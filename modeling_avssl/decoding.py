@@ -519,6 +519,25 @@ def place_samples(
         out[lo:hi] = samples[lo - first : hi - first]
 
 
+def _streams(container: av.container.InputContainer, name: str, threads: int, require_audio: bool) -> tuple:
+    """The first video stream and the first audio stream (None without one) of a container, their decoders set to
+    `threads` threads (0: FFmpeg's choice); raises `DecodeError` for a missing video stream, a missing audio stream
+    when `require_audio`, an unknown codec, or what `_check_limits` refuses."""
+    if not container.streams.video:
+        raise DecodeError(name, "no video stream")
+    video = container.streams.video[0]
+    audio = container.streams.audio[0] if container.streams.audio else None
+    if audio is None and require_audio:
+        raise DecodeError(name, "no audio stream")
+    for stream in (video, audio):
+        if stream is not None and stream.codec_context is None:
+            raise DecodeError(name, f"the {stream.type} codec is unknown to FFmpeg (damaged header?)")
+        if stream is not None and threads:
+            stream.codec_context.thread_count = threads
+    _check_limits(name, video, audio)
+    return video, audio
+
+
 def load_clip(
     source: Source,
     num_frames: int,
@@ -556,18 +575,7 @@ def load_clip(
     name = describe(source)
     source = container_source(source)
     with _open(source, name) as container, _FFmpegLog() as log:
-        if not container.streams.video:
-            raise DecodeError(name, "no video stream")
-        video = container.streams.video[0]
-        audio = container.streams.audio[0] if container.streams.audio else None
-        if audio is None and require_audio:
-            raise DecodeError(name, "no audio stream")
-        for stream in (video, audio):
-            if stream is not None and stream.codec_context is None:
-                raise DecodeError(name, f"the {stream.type} codec is unknown to FFmpeg (damaged header?)")
-            if stream is not None and threads:
-                stream.codec_context.thread_count = threads
-        _check_limits(name, video, audio)
+        video, audio = _streams(container, name, threads, require_audio)
         fps = _frame_rate(video)
         duration = _video_duration(container, video)
         origin = _clock_origin(video)
@@ -643,16 +651,7 @@ def whole_video(
     decoder threads). Raises `DecodeError` for what `load_clip` refuses, and for damage found while iterating."""
     name = describe(source)
     with _open(container_source(source), name) as container, _FFmpegLog() as log:
-        if not container.streams.video:
-            raise DecodeError(name, "no video stream")
-        video = container.streams.video[0]
-        audio = container.streams.audio[0] if container.streams.audio else None
-        for stream in (video, audio):
-            if stream is not None and stream.codec_context is None:
-                raise DecodeError(name, f"the {stream.type} codec is unknown to FFmpeg (damaged header?)")
-            if stream is not None and threads:
-                stream.codec_context.thread_count = threads
-        _check_limits(name, video, audio)
+        video, audio = _streams(container, name, threads, require_audio=False)
         fps, origin = _frame_rate(video), _clock_origin(video)
         try:
             duration = _video_duration(container, video)
