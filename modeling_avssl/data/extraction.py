@@ -21,7 +21,7 @@ import os
 import shutil
 import tempfile
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -105,22 +105,18 @@ def extracted_frames(
     rates = _frame_rates(root, frame_rate)
     dropped, listed = Counter(), None
     if csv_file is not None:
-        rows = [row for row in read_csv_rows(csv_file, 4) if row[3].strip() == split]
+        every_row = read_csv_rows(csv_file, 4)
+        rows = [row for row in every_row if row[3].strip() == split]
         if not rows:
             raise ValueError(f"{csv_file} has no rows of split {split!r}.")
-        classes = sorted({row[2] for row in read_csv_rows(csv_file, 4)})
+        classes = sorted({row[2] for row in every_row})
         entries = [(f"{row[0]}_{int(row[1]):06d}", row[2]) for row in rows]
         present = [(name, label) for name, label in entries if os.path.isdir(os.path.join(where.frames, name))]
         dropped["missing frame folder"] = len(entries) - len(present)
         listed = listed_clips((label for _, label in entries), (label for _, label in present))
     else:
-        classes = sorted(name for name in os.listdir(where.frames) if os.path.isdir(os.path.join(where.frames, name)))
-        present = [
-            (os.path.join(name, clip), name)
-            for name in classes
-            for clip in sorted(os.listdir(os.path.join(where.frames, name)))
-            if os.path.isdir(os.path.join(where.frames, name, clip))
-        ]
+        classes = _folders(where.frames)
+        present = [(os.path.join(name, clip), name) for name in classes for clip in _folders(where.frames, name)]
         if not present:
             raise ValueError(f"{where.frames} holds no clip folders (expected <class>/<clip>/ with frames inside).")
     number = {name: label for label, name in enumerate(classes)}
@@ -135,7 +131,15 @@ def extracted_frames(
     return local_source(f"extracted {where.frames}", videos, labels, classes, dropped, listed, CLIP_FEATURE)
 
 
-def _frame_rates(root: str | os.PathLike, stated: float | None):
+def _folders(*path: str) -> list[str]:
+    """The sorted names of the folders in a folder, without hidden ones (an extraction's `.partial-*` folders)."""
+    folder = os.path.join(*path)
+    return sorted(
+        name for name in os.listdir(folder) if not name.startswith(".") and os.path.isdir(os.path.join(folder, name))
+    )
+
+
+def _frame_rates(root: str | os.PathLike, stated: float | None) -> Callable[[str], float]:
     """The frame rate of a clip (by its frame folder relative to the frames root): `stated`, or else the one
     `<root>/frame_rates.json` gives (0 where it names none: such a clip is a bad file when read)."""
     if stated is not None:
@@ -188,13 +192,12 @@ def extract(
     rates, failed, pending = {}, [], deque()
 
     def collect() -> None:
-        relative, result = pending.popleft()
-        if isinstance(result.result(), str):
-            failed.append((relative, result.result()))
+        relative, future = pending.popleft()
+        result = future.result()
+        if isinstance(result, str):
+            failed.append((relative, result))
         else:
-            rates[os.path.relpath(os.path.join(where.frames, relative), where.base).replace(os.sep, "/")] = (
-                result.result()
-            )
+            rates[os.path.relpath(os.path.join(where.frames, relative), where.base).replace(os.sep, "/")] = result
 
     with ProcessPoolExecutor(workers) as pool:
         for job in _jobs(source, where, settings):  # a stream's videos are read as they are written
