@@ -59,6 +59,16 @@ def ucf(tmp_path):
     return root
 
 
+def test_hidden_files_and_folders_are_no_videos_or_classes_and_extensions_match_in_any_case(tmp_path):
+    write_video(tmp_path / "train" / "cello" / "a.MP4")
+    write_video(tmp_path / "train" / ".ipynb_checkpoints" / "a-checkpoint.mp4")
+    (tmp_path / "train" / "cello" / "._a.MP4").write_bytes(b"\x00\x05\x16\x07 a macOS resource fork")
+
+    source = video_folder(tmp_path, "train")
+
+    assert source.classes == ["cello"] and [os.path.basename(v) for v in source.dataset["video"]] == ["a.MP4"]
+
+
 def test_a_file_name_that_is_not_utf8_is_left_out_and_named(tmp_path, caplog):
     write_video(tmp_path / "train" / "a" / "good.mp4")
     write_video(tmp_path / "train" / "b" / "fine.mp4")

@@ -32,7 +32,7 @@ from PIL import Image
 
 from ..decoding import DecodeError, Source, describe, probe, whole_video
 from .extracted_clips import AUDIO_EXTENSIONS
-from .sources import VideoSource, listed_clips, local_source, read_csv_rows
+from .sources import VideoSource, hidden, listed_clips, local_source, read_csv_rows
 
 
 logger = logging.getLogger(__name__)
@@ -132,10 +132,10 @@ def extracted_frames(
 
 
 def _folders(*path: str) -> list[str]:
-    """The sorted names of the folders in a folder, without hidden ones (an extraction's `.partial-*` folders)."""
+    """The sorted names of the folders in a folder, without hidden ones (an unfinished extraction's `.partial-*`)."""
     folder = os.path.join(*path)
     return sorted(
-        name for name in os.listdir(folder) if not name.startswith(".") and os.path.isdir(os.path.join(folder, name))
+        name for name in os.listdir(folder) if not hidden(name) and os.path.isdir(os.path.join(folder, name))
     )
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..decoding import DecodeError, MediaInfo, probe
-from .sources import VIDEO_EXTENSIONS, VideoSource
+from .sources import VideoSource, videos_under
 
 
 @dataclass
@@ -69,12 +69,7 @@ def _probe(source: str | bytes) -> MediaInfo | str:
 def inspect_folder(root: str | os.PathLike, num_workers: int = 8) -> Inventory:
     """Every video under `root`; its class is its folder and its split the folder above when that is one of
     `train`, `val`, `validation`, `test` (else `"-"`)."""
-    files = sorted(
-        os.path.join(folder, name)
-        for folder, _, names in os.walk(root)
-        for name in names
-        if name.lower().endswith(VIDEO_EXTENSIONS)
-    )
+    files = videos_under(root)
     inventory = Inventory()
     with ThreadPoolExecutor(num_workers) as pool:
         for path, info in zip(files, pool.map(_probe, files)):

@@ -122,8 +122,27 @@ def local_source(
     return VideoSource(datasets.Dataset.from_dict(rows, features=features), list(classes), dropped, listed)
 
 
+def hidden(name: str) -> bool:
+    """A hidden file or folder, which no source reads: `.ipynb_checkpoints`, macOS's `._clip.mp4` resource forks, an
+    unfinished extraction's `.partial-*` folder."""
+    return name.startswith(".")
+
+
+def _is_video(name: str) -> bool:
+    return not hidden(name) and name.lower().endswith(VIDEO_EXTENSIONS)
+
+
 def _videos_in(folder: str) -> list[str]:
-    return sorted(os.path.join(folder, name) for name in os.listdir(folder) if name.lower().endswith(VIDEO_EXTENSIONS))
+    return sorted(os.path.join(folder, name) for name in os.listdir(folder) if _is_video(name))
+
+
+def videos_under(root: str | os.PathLike) -> list[str]:
+    """Every video file under `root`, at any depth, sorted; hidden files and folders left out."""
+    found = []
+    for parent, folders, names in os.walk(root):
+        folders[:] = [name for name in folders if not hidden(name)]
+        found += [os.path.join(parent, name) for name in names if _is_video(name)]
+    return sorted(found)
 
 
 def _utf8_names(paths: Iterable[str], dropped: Counter) -> list[str]:
@@ -147,7 +166,9 @@ def video_folder(root: str | os.PathLike, split: str | None = None) -> VideoSour
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"No such videofolder split: {folder}")
     dropped = Counter()
-    folders = sorted(name for name in os.listdir(folder) if os.path.isdir(os.path.join(folder, name)))
+    folders = sorted(
+        name for name in os.listdir(folder) if not hidden(name) and os.path.isdir(os.path.join(folder, name))
+    )
     classes = _utf8_names(folders, dropped)
     if not classes:
         raise ValueError(f"{folder} holds no class folders (expected <class>/<video> inside it).")
@@ -372,12 +393,7 @@ def _listed_kinetics(folder: str, rows: list[list[str]], split: str) -> VideoSou
     CSV's labels."""
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"No Kinetics-400 split folder: {folder}")
-    files = {
-        os.path.splitext(name)[0]: os.path.join(parent, name)
-        for parent, _, names in os.walk(folder)
-        for name in names
-        if name.lower().endswith(VIDEO_EXTENSIONS)
-    }
+    files = {os.path.splitext(os.path.basename(path))[0]: path for path in videos_under(folder)}
     classes = sorted({row[0] for row in rows})
     number = {name: label for label, name in enumerate(classes)}
     found = [(files[_kinetics_key(row)], number[row[0]]) for row in rows if _kinetics_key(row) in files]
