@@ -125,11 +125,15 @@ def test_a_damaged_frame_is_a_decode_error_naming_the_file(copy):
         read_clip(extracted_frames(root, "train").dataset[0]["video"], 4, clip_index=0, num_clips=3)
 
 
-def test_a_damaged_audio_file_is_a_decode_error_naming_it(copy):
+def test_a_damaged_or_vanished_audio_file_is_a_decode_error_naming_it(copy):
     root, clip = copy
+    video = extracted_frames(root, "train").dataset[0]["video"]
     (clip.parent / "a.wav").write_bytes(b"RIFF....WAVEfmt nothing")
     with pytest.raises(DecodeError, match="a.wav: not a readable audio file"):
-        read_clip(extracted_frames(root, "train").dataset[0]["video"], 4)
+        read_clip(video, 4)
+    os.remove(clip.parent / "a.wav")
+    with pytest.raises(DecodeError, match="a.wav: the clip's audio file is missing"):
+        read_clip(video, 4)  # not silence, though a clip without audio (none listed) has silence
 
 
 def test_clips_without_an_audio_file_are_left_out_and_counted(copy):

@@ -133,14 +133,17 @@ def load_extracted_clip(
 ) -> Clip:
     """`load_clip` of a pre-extracted clip: the same clip start (its duration is its frame count over its frame
     rate), the frames showing at the same times (the last one repeated past the end), the audio window centred on
-    them. Raises `DecodeError` for a bad or missing frame, a bad audio file, a missing one when `require_audio`, or a
+    them; a clip without an audio file (`audio` "") has silence, as a video without an audio stream does. Raises
+    `DecodeError` for a bad or missing frame, a bad or missing audio file, no audio file when `require_audio`, or a
     frame rate that is not positive."""
     folder, audio, fps = clip["frames"], clip.get("audio") or "", float(clip["frame_rate"] or 0)
     if not fps > 0:
         raise DecodeError(folder, f"its frame rate is {fps}: state it (--frame_rate) or list it in frame_rates.json")
-    has_audio = bool(audio) and os.path.isfile(audio)
+    if audio and not os.path.isfile(audio):
+        raise DecodeError(audio, "the clip's audio file is missing")
+    has_audio = bool(audio)
     if require_audio and not has_audio:
-        raise DecodeError(folder, f"no audio file{f' ({audio} is missing)' if audio else ''}")
+        raise DecodeError(folder, "no audio file")
     files = frame_files(folder)
     duration = len(files) / fps
     span = num_frames * frame_stride / fps
