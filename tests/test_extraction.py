@@ -153,6 +153,9 @@ def test_the_frame_rate_is_stated_or_read_from_a_file(copy):
     assert extracted_frames(root, "train", frame_rate=12.5).dataset[0]["video"]["frame_rate"] == 12.5
     (root / "frame_rates.json").write_text("30")
     assert extracted_frames(root, "train").dataset[0]["video"]["frame_rate"] == 30.0
+    (root / "frame_rates.json").write_text('{"train/drums/other": 25}')
+    source = extracted_frames(root, "train")
+    assert len(source.dataset) == 0 and source.dropped == {"no frame rate in frame_rates.json": 1}
 
 
 def test_an_interrupted_extraction_goes_on_where_it_stopped(copy, tmp_path):

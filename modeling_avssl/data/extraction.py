@@ -97,8 +97,8 @@ def extracted_frames(
 ) -> VideoSource:
     """The split `split` of pre-extracted clips under `root` (the module's layouts), classes in sorted order. With
     `csv_file` (VGGSound's `youtube_id,start_s,label,split`), the clips it lists for the split, from
-    `<frames>/<youtube_id>_<start_s:06d>/`; else every clip folder in the class folders. With `require_audio` clips
-    without an audio file are left out and counted."""
+    `<frames>/<youtube_id>_<start_s:06d>/`; else every clip folder in the class folders. Clips without a frame rate,
+    and with `require_audio` those without an audio file, are left out and counted."""
     where = Layout.of(root, split, layout)
     if not os.path.isdir(where.frames):
         raise FileNotFoundError(f"No frame folders at {where.frames}")
@@ -123,6 +123,9 @@ def extracted_frames(
     videos, labels = [], []
     for relative, label in present:
         clip = where.clip(relative, rates(os.path.relpath(os.path.join(where.frames, relative), where.base)))
+        if not clip["frame_rate"]:
+            dropped[f"no frame rate in {FRAME_RATES}"] += 1
+            continue
         if require_audio and not clip["audio"]:
             dropped["no audio file"] += 1
             continue
@@ -141,7 +144,7 @@ def _folders(*path: str) -> list[str]:
 
 def _frame_rates(root: str | os.PathLike, stated: float | None) -> Callable[[str], float]:
     """The frame rate of a clip (by its frame folder relative to the frames root): `stated`, or else the one
-    `<root>/frame_rates.json` gives (0 where it names none: such a clip is a bad file when read)."""
+    `<root>/frame_rates.json` gives (0 where it names none: such a clip is left out and counted)."""
     if stated is not None:
         return lambda relative: float(stated)
     path = os.path.join(root, FRAME_RATES)
