@@ -15,9 +15,10 @@ from runs import tiny_run, train
 
 from modeling_avssl.commands.data import main as data_command
 from modeling_avssl.data import DecodeError, load_clip, read_clip
+from modeling_avssl.data.datasets_form import datasets_source
 from modeling_avssl.data.extracted_clips import read_frame
 from modeling_avssl.data.extraction import ExtractionSettings, extract, extracted_frames
-from modeling_avssl.data.sources import local_source, video_folder
+from modeling_avssl.data.sources import local_source, video_folder, webdataset
 from trees import write_video
 
 
@@ -236,3 +237,21 @@ def test_a_floating_point_frame_is_a_decode_error(tmp_path):
     (tmp_path / "img_00001.tiff").rename(tmp_path / "img_00001.png")  # a TIFF named as a PNG: Pillow reads the data
     with pytest.raises(DecodeError, match="img_00001.png: its pixels are floating-point"):
         read_frame(str(tmp_path / "img_00001.png"), (4, 4), None)
+
+
+def test_extract_reads_any_source_streamed_shards_and_parquet_too(tmp_path):
+    for name in ("x", "y"):
+        write_video(tmp_path / "videos" / "train" / "drums" / f"{name}.mp4")
+    data_command(["prepare", "reshard", "videofolder", str(tmp_path / "videos"), str(tmp_path / "shards")])
+    data_command(["prepare", "parquet", "videofolder", str(tmp_path / "videos"), str(tmp_path / "pq")])
+    streamed = webdataset(str(tmp_path / "shards" / "train-*.tar"))
+    parquet = datasets_source(str(tmp_path / "pq"), "train")
+    assert extract(streamed, tmp_path / "from_shards", "train", workers=2) == (2, [])
+    assert extract(parquet, tmp_path / "from_parquet", "train", workers=2) == (2, [])
+    assert sorted(os.listdir(tmp_path / "from_shards" / "train" / "drums")) == [
+        "000000000",
+        "000000000.wav",
+        "000000001",
+        "000000001.wav",
+    ]  # bytes have no file name: the row's index names the clip
+    assert sorted(os.listdir(tmp_path / "from_parquet" / "train" / "drums")) == ["x", "x.wav", "y", "y.wav"]

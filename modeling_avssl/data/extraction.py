@@ -30,7 +30,7 @@ import numpy as np
 import soundfile
 from PIL import Image
 
-from ..decoding import DecodeError, Source, describe, probe, whole_video
+from ..decoding import DecodeError, Source, probe, whole_video
 from .extracted_clips import AUDIO_EXTENSIONS
 from .sources import VideoSource, hidden, listed_clips, local_source, read_csv_rows
 
@@ -217,14 +217,16 @@ def extract(
 
 def _jobs(source: VideoSource, where: Layout, settings: ExtractionSettings) -> Iterator[tuple]:
     """`(video, clip folder relative to where.frames, where, settings)` of each row: `<class>/<name>`, the name being
-    the video file's (the row's index where two would share one, or where the video is bytes)."""
+    the video file's stem (the row's index where two would share one, or where the video has no file name: bytes),
+    the class's name with any `/` made `_` (a folder name holds none)."""
     taken = set()
     for row in source.dataset:
         video = row["video"]
-        name = os.path.splitext(os.path.basename(describe(video)))[0] if isinstance(video, (str, dict)) else ""
-        label = source.classes[row["label"]] if row["label"] >= 0 else "unlabeled"
+        path = video.get("path") if isinstance(video, dict) else video if isinstance(video, str) else None
+        name = os.path.splitext(os.path.basename(path or ""))[0]
+        label = source.classes[row["label"]].replace("/", "_") if row["label"] >= 0 else "unlabeled"
         relative = os.path.join(label, name)
-        if not name or relative in taken:
+        if not name or hidden(name) or relative in taken:
             relative = os.path.join(label, f"{row['index']:09d}")
         taken.add(relative)
         yield video, relative, where, settings
