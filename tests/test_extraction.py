@@ -255,3 +255,10 @@ def test_extract_reads_any_source_streamed_shards_and_parquet_too(tmp_path):
         "000000001.wav",
     ]  # bytes have no file name: the row's index names the clip
     assert sorted(os.listdir(tmp_path / "from_parquet" / "train" / "drums")) == ["x", "x.wav", "y", "y.wav"]
+
+
+def test_inspect_reads_an_extracted_copy_at_a_stated_frame_rate(copy, capsys):
+    root, _ = copy
+    os.remove(root / "frame_rates.json")
+    data_command(["inspect", str(root), "--dataset", "frames", "--frame-rate", "8"])
+    assert capsys.readouterr().out.startswith(f"{root} (train): 1 rows, 1 classes")

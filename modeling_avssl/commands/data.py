@@ -1,7 +1,7 @@
 """Data commands.
 
 python -m modeling_avssl.commands.data avsynth OUT --train N --test M --seed S [--classes bounce-circle ...]
-python -m modeling_avssl.commands.data inspect PATH|HUB_ID [--split train] [--dataset KIND [--csv CSV]]
+python -m modeling_avssl.commands.data inspect PATH|HUB_ID [--split train] [--dataset KIND [--csv CSV] [--frame-rate]]
 python -m modeling_avssl.commands.data prepare split KIND PATH --shots 1 --seed 0 --out split.json [--split train]
 python -m modeling_avssl.commands.data prepare reshard KIND PATH OUT [--split train] [--shard-size 500]
 python -m modeling_avssl.commands.data prepare parquet KIND PATH OUT [--split train] [--shard-size 500]
@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
         "--dataset", choices=SOURCE_KINDS, help="read PATH as this source: its rows, listed clips found, left out"
     )
     inspect.add_argument("--csv", help="VGGSound's vggsound.csv (with --dataset vggsound or frames)")
+    inspect.add_argument("--frame-rate", type=float, help="with --dataset frames: the clips' frame rate")
     prepare = commands.add_parser("prepare", help="write a labeled-split manifest, or the data in another form")
     tasks = prepare.add_subparsers(dest="task", required=True)
     split = tasks.add_parser("split", help="choose k labeled samples per class and write them to a JSON manifest")
@@ -120,8 +121,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def source_of(args: argparse.Namespace, kind: str) -> VideoSource:
-    """The source `kind` at `args.path`, split `args.split`, with VGGSound's CSV where `args.csv` names it."""
-    return load_source(kind, args.path, args.split, **({"csv_file": args.csv} if args.csv else {}))
+    """The source `kind` at `args.path`, split `args.split`, with VGGSound's CSV where `args.csv` names it and the
+    frame rate of extracted clips where `args.frame_rate` states it."""
+    options = {"csv_file": args.csv, "frame_rate": getattr(args, "frame_rate", None)}
+    return load_source(kind, args.path, args.split, **{name: value for name, value in options.items() if value})
 
 
 if __name__ == "__main__":
