@@ -16,7 +16,7 @@ from runs import tiny_run, train
 from modeling_avssl.commands.data import main as data_command
 from modeling_avssl.data import DecodeError, load_clip, read_clip
 from modeling_avssl.data.datasets_form import datasets_source
-from modeling_avssl.data.extracted_clips import read_frame
+from modeling_avssl.data.extracted_clips import frame_files, read_audio, read_frame
 from modeling_avssl.data.extraction import ExtractionSettings, extract, extracted_frames
 from modeling_avssl.data.sources import local_source, video_folder, webdataset
 from trees import write_video
@@ -262,3 +262,29 @@ def test_inspect_reads_an_extracted_copy_at_a_stated_frame_rate(copy, capsys):
     os.remove(root / "frame_rates.json")
     data_command(["inspect", str(root), "--dataset", "frames", "--frame-rate", "8"])
     assert capsys.readouterr().out.startswith(f"{root} (train): 1 rows, 1 classes")
+
+
+def test_mmaction2_flow_frames_beside_the_rgb_ones_are_not_read(copy):
+    root, clip = copy
+    for name in sorted(os.listdir(clip)):
+        number = name.removeprefix("img_").removesuffix(".png")
+        for kind in ("flow_x", "flow_y"):
+            Image.fromarray(np.zeros((8, 8), np.uint8)).save(clip / f"{kind}_{number}.jpg")
+    files = frame_files(str(clip))
+    assert [os.path.basename(path) for path in files] == [f"img_{i:05d}.png" for i in range(1, 17)]
+    for name in os.listdir(clip):
+        if name.startswith("img_"):
+            os.rename(clip / name, clip / name.replace("img_", "rgb_"))
+    with pytest.raises(DecodeError, match="frames of several kinds"):
+        frame_files(str(clip))
+
+
+def test_audio_at_another_rate_and_in_stereo_is_resampled_and_averaged_to_mono(tmp_path):
+    seconds = np.arange(44100 * 2) / 44100
+    tone = 0.5 * np.sin(2 * np.pi * 440 * seconds)
+    soundfile.write(tmp_path / "a.wav", np.stack([tone, tone], 1), 44100, "FLOAT")
+    audio = read_audio(str(tmp_path / "a.wav"), 0.5, 16000, 16000)  # 0.5 s to 1.5 s
+    expected = 0.5 * np.sin(2 * np.pi * 440 * (0.5 + np.arange(16000) / 16000))
+    assert np.abs(audio[100:-100] - expected[100:-100]).max() < 0.01
+    late = read_audio(str(tmp_path / "a.wav"), 1.5, 16000, 16000)  # half after the recording: silence
+    assert np.abs(late[8100:]).max() == 0 and np.abs(late[:7900]).max() > 0.4

@@ -36,22 +36,29 @@ _NUMBER = re.compile(r"(\d+)\D*$")  # the last number in a file name: img_00001.
 
 
 def frame_files(folder: str) -> list[str]:
-    """The image files of a clip's frame folder in frame order (by the last number in their names). Raises
-    `DecodeError` when there are none, when a name has no number, or when numbers are missing between the first and
-    the last (frames lost in extraction or copying)."""
+    """The image files of a clip's frame folder in frame order (by the last number in their names). Where the folder
+    holds frames of several kinds named alike but for a prefix (MMAction2 writes `flow_x_00001.jpg` and
+    `flow_y_00001.jpg` beside `img_00001.jpg`), the `img` ones are the RGB frames. Raises `DecodeError` when there
+    are none, when a name has no number, when the kinds cannot be told apart, or when numbers repeat or are missing
+    between the first and the last (frames lost in extraction or copying)."""
     try:
-        names = [name for name in os.listdir(folder) if name.lower().endswith(FRAME_EXTENSIONS)]
+        names = [
+            name for name in os.listdir(folder) if not name.startswith(".") and name.lower().endswith(FRAME_EXTENSIONS)
+        ]
     except OSError as error:
         raise DecodeError(folder, f"cannot list the frame folder ({error.strerror})") from error
     if not names:
         raise DecodeError(folder, f"no frames ({', '.join(FRAME_EXTENSIONS)} files)")
-    numbered = []
+    kinds = {}  # the name with its number taken out -> [(number, name)]
     for name in names:
         match = _NUMBER.search(os.path.splitext(name)[0])
         if match is None:
             raise DecodeError(folder, f"the frame {name} has no number in its name")
-        numbered.append((int(match.group(1)), name))
-    numbered.sort()
+        kinds.setdefault(name[: match.start(1)] + "#" + name[match.end(1) :], []).append((int(match.group(1)), name))
+    rgb = [kind for kind in kinds if kind.lower().startswith("img")]
+    if len(kinds) > 1 and len(rgb) != 1:
+        raise DecodeError(folder, f"frames of several kinds and none the one named img...: {sorted(kinds)[:4]}")
+    numbered = sorted(kinds[rgb[0]] if len(kinds) > 1 else next(iter(kinds.values())))
     numbers = [number for number, _ in numbered]
     if numbers[-1] - numbers[0] + 1 != len(set(numbers)) or len(set(numbers)) != len(numbers):
         missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
