@@ -180,6 +180,14 @@ def describe(source: Source) -> str:
     return f"<{len(source)} bytes>" if isinstance(source, (bytes, bytearray)) else str(source)
 
 
+def file_path(source: Source) -> str | None:
+    """The path of the file a source came from: a path's own, a `datasets` struct's; None for bytes or a
+    pre-extracted clip."""
+    if isinstance(source, Mapping):
+        return source.get("path")
+    return None if isinstance(source, (bytes, bytearray)) else os.fspath(source)
+
+
 def container_source(source: Source) -> str | os.PathLike | bytes:
     """A path or bytes of a container: a `datasets` video struct's bytes, or else its path (a URL, `hf://...` as
     `datasets` streams a Hub folder, is read whole)."""

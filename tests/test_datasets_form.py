@@ -11,7 +11,7 @@ from runs import tiny_run, train
 
 from modeling_avssl.commands.data import main as data_command
 from modeling_avssl.data import DecodeError, load_clip
-from modeling_avssl.data.datasets_form import datasets_source
+from modeling_avssl.data.datasets_form import datasets_source, write_parquet
 from modeling_avssl.data.sources import video_folder
 from trees import write_video
 
@@ -66,6 +66,9 @@ def test_parquet_written_by_prepare_holds_the_videos_and_labels(folder, tmp_path
     assert all(isinstance(video["bytes"], bytes) for video in source.dataset["video"])
     assert [shade(video) for video in source.dataset["video"]] == [shade(path) for path in original.dataset["video"]]
     assert source.listed is None  # embedded videos are never missing
+    write_parquet(source, tmp_path / "again", "train")  # from embedded videos: the file names are kept
+    names = [video["path"] for video in datasets_source(str(tmp_path / "again"), "train").dataset["video"]]
+    assert names == ["0.mp4", "1.mp4", "0.mp4"]
 
 
 def test_a_damaged_embedded_video_is_a_decode_error_naming_its_file(tmp_path):

@@ -14,7 +14,7 @@ import datasets
 import pyarrow
 from pyarrow import compute
 
-from ..decoding import container_bytes, container_source, describe
+from ..decoding import container_bytes, container_source, file_path
 from .sources import VideoSource, listed_clips
 
 
@@ -158,7 +158,8 @@ def write_parquet(source: VideoSource, out: str | os.PathLike, split: str, shard
     for shard in range(count):
         part = rows.select(range(shard * shard_size, min((shard + 1) * shard_size, len(rows))))
         videos = [
-            {"bytes": container_bytes(video), "path": os.path.basename(describe(video))} for video in part["video"]
+            {"bytes": container_bytes(video), "path": os.path.basename(file_path(video) or "") or None}
+            for video in part["video"]
         ]
         columns = {"video": videos, "label": part["label"], "index": part["index"]}
         table = datasets.Dataset.from_dict(columns, features=features)

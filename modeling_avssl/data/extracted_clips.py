@@ -27,6 +27,7 @@ from ..decoding import (
     place_samples,
     scaled_size,
 )
+from .sources import hidden
 
 
 FRAME_EXTENSIONS = (".jpg", ".jpeg", ".png")
@@ -42,9 +43,7 @@ def frame_files(folder: str) -> list[str]:
     are none, when a name has no number, when the kinds cannot be told apart, or when numbers repeat or are missing
     between the first and the last (frames lost in extraction or copying)."""
     try:
-        names = [
-            name for name in os.listdir(folder) if not name.startswith(".") and name.lower().endswith(FRAME_EXTENSIONS)
-        ]
+        names = [name for name in os.listdir(folder) if not hidden(name) and name.lower().endswith(FRAME_EXTENSIONS)]
     except OSError as error:
         raise DecodeError(folder, f"cannot list the frame folder ({error.strerror})") from error
     if not names:

@@ -30,9 +30,9 @@ import numpy as np
 import soundfile
 from PIL import Image
 
-from ..decoding import DecodeError, Source, probe, whole_video
+from ..decoding import DecodeError, Source, file_path, probe, whole_video
 from .extracted_clips import AUDIO_EXTENSIONS
-from .sources import VideoSource, hidden, listed_clips, local_source, read_csv_rows
+from .sources import VideoSource, hidden, listed_clips, local_source, vggsound_rows
 
 
 logger = logging.getLogger(__name__)
@@ -105,12 +105,8 @@ def extracted_frames(
     rates = _frame_rates(root, frame_rate)
     dropped, listed = Counter(), None
     if csv_file is not None:
-        every_row = read_csv_rows(csv_file, 4)
-        rows = [row for row in every_row if row[3].strip() == split]
-        if not rows:
-            raise ValueError(f"{csv_file} has no rows of split {split!r}.")
-        classes = sorted({row[2] for row in every_row})
-        entries = [(f"{row[0]}_{int(row[1]):06d}", row[2]) for row in rows]
+        rows, classes = vggsound_rows(csv_file, split)
+        entries = [(f"{youtube_id}_{start_s:06d}", label) for youtube_id, start_s, label in rows]
         present = [(name, label) for name, label in entries if os.path.isdir(os.path.join(where.frames, name))]
         dropped["missing frame folder"] = len(entries) - len(present)
         listed = listed_clips((label for _, label in entries), (label for _, label in present))
@@ -222,8 +218,7 @@ def _jobs(source: VideoSource, where: Layout, settings: ExtractionSettings) -> I
     taken = set()
     for row in source.dataset:
         video = row["video"]
-        path = video.get("path") if isinstance(video, dict) else video if isinstance(video, str) else None
-        name = os.path.splitext(os.path.basename(path or ""))[0]
+        name = os.path.splitext(os.path.basename(file_path(video) or ""))[0]
         label = source.classes[row["label"]].replace("/", "_") if row["label"] >= 0 else "unlabeled"
         relative = os.path.join(label, name)
         if not name or hidden(name) or relative in taken:
@@ -244,13 +239,15 @@ def _extract_clip(job: tuple[Source, str, Layout, ExtractionSettings]) -> float 
         os.makedirs(os.path.dirname(frames), exist_ok=True)
         os.makedirs(os.path.dirname(audio), exist_ok=True)
         partial = tempfile.mkdtemp(dir=os.path.dirname(frames), prefix=".partial-")
+        jpeg = settings.image_format == "jpg"
+        options = {"quality": settings.quality} if jpeg else {"compress_level": 1}
         try:
             with whole_video(
                 video, sample_rate=settings.sample_rate, short_side=settings.short_side, threads=1
             ) as clip:
                 for number, frame in enumerate(clip.frames, 1):
                     image = os.path.join(partial, f"img_{number:05d}.{settings.image_format}")
-                    Image.fromarray(frame).save(image, **_IMAGE_OPTIONS[settings.image_format](settings))
+                    Image.fromarray(frame).save(image, **options)
                 if clip.audio is not None:
                     samples, rate = np.clip(clip.audio, -1, 1), settings.sample_rate
                     soundfile.write(f"{audio}.partial", samples, rate, "PCM_16", format=settings.audio_format.upper())
@@ -261,9 +258,6 @@ def _extract_clip(job: tuple[Source, str, Layout, ExtractionSettings]) -> float 
             shutil.rmtree(partial, ignore_errors=True)
     except DecodeError as error:
         return error.cause
-
-
-_IMAGE_OPTIONS = {"jpg": lambda settings: {"quality": settings.quality}, "png": lambda settings: {"compress_level": 1}}
 
 
 def _merge_frame_rates(path: str, rates: dict[str, float]) -> None:

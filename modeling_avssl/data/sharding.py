@@ -9,7 +9,7 @@ import json
 import os
 import tarfile
 
-from ..decoding import container_bytes
+from ..decoding import container_bytes, file_path
 from .sources import VideoSource
 
 
@@ -28,16 +28,11 @@ def write_shards(source: VideoSource, out: str | os.PathLike, split: str, shard_
         with tarfile.open(paths[-1] + ".partial", "w") as tar:
             for row in rows.select(range(first, min(first + shard_size, len(rows)))):
                 key = f"{row['index']:09d}"
-                _add(tar, f"{key}.{_extension(row['video'])}", container_bytes(row["video"]))
+                extension = os.path.splitext(file_path(row["video"]) or "")[1].lstrip(".").lower() or "mp4"
+                _add(tar, f"{key}.{extension}", container_bytes(row["video"]))
                 _add(tar, f"{key}.cls", str(row["label"]).encode())
         os.replace(paths[-1] + ".partial", paths[-1])
     return paths
-
-
-def _extension(video: str | dict) -> str:
-    """A container's file extension, from its path (a `datasets` struct's too); `mp4` where it has none."""
-    path = video.get("path") if isinstance(video, dict) else video
-    return os.path.splitext(path or "")[1].lstrip(".").lower() or "mp4"
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:

@@ -320,24 +320,33 @@ def vggsound(
     Classes are the sorted labels of the whole CSV, so every split numbers them alike. Rows whose file is missing (a
     good share of any VGGSound download) are counted and skipped.
     """
-    rows = read_csv_rows(csv_file, 4)
-    classes = sorted({row[2] for row in rows})
+    rows, classes = vggsound_rows(csv_file, split)
     number = {name: label for label, name in enumerate(classes)}
-    videos, labels, listed, dropped = [], [], [], Counter()
-    for youtube_id, start_s, label, row_split, *_ in rows:
-        if row_split.strip() != split:
-            continue
-        listed.append(label)
-        path = os.path.join(video_dir, filename.format(youtube_id=youtube_id, start_s=int(start_s)))
+    videos, labels, dropped = [], [], Counter()
+    for youtube_id, start_s, label in rows:
+        path = os.path.join(video_dir, filename.format(youtube_id=youtube_id, start_s=start_s))
         if os.path.exists(path):
             videos.append(path)
             labels.append(number[label])
         else:
             dropped["missing file"] += 1
-    if not listed:
-        raise ValueError(f"{csv_file} has no rows of split {split!r}.")
-    found = listed_clips(listed, (classes[label] for label in labels))
+    found = listed_clips((label for *_, label in rows), (classes[label] for label in labels))
     return local_source(f"VGGSound {split}", videos, labels, classes, dropped, found)
+
+
+def vggsound_rows(csv_file: str | os.PathLike, split: str) -> tuple[list[tuple[str, int, str]], list[str]]:
+    """The `(youtube_id, start_s, label)` of each row of split `split` of VGGSound's CSV
+    (`youtube_id,start_s,label,split`), and the classes: the sorted labels of the whole CSV, so that every split
+    numbers them alike. A split without rows is an error."""
+    rows = read_csv_rows(csv_file, 4)
+    chosen = [
+        (youtube_id, int(start_s), label)
+        for youtube_id, start_s, label, row_split, *_ in rows
+        if row_split.strip() == split
+    ]
+    if not chosen:
+        raise ValueError(f"{csv_file} has no rows of split {split!r}.")
+    return chosen, sorted({row[2] for row in rows})
 
 
 def kinetics400(
